@@ -1,0 +1,58 @@
+"""``dreamsound``: entry point. Parses arguments, turns input errors into one clear line.
+
+Commands: ``classify``, ``layers``, ``classes``, ``model fetch``, ``render``
+(and ``run``/``devices`` from the live engine). TensorFlow is imported only by
+the commands that need it, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from instrument import __version__
+from instrument.errors import DreamSoundError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from instrument.cli import model_commands, render_command
+
+    parser = argparse.ArgumentParser(
+        prog="dreamsound",
+        description="DreamSound Live: let YAMNet dream on sound (live, or offline on files).",
+    )
+    parser.add_argument("--version", action="version", version=f"dreamsound {__version__}")
+    parser.add_argument(
+        "--config", metavar="FILE", help="configuration file (default: built-in defaults, as in config.yaml)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    model_commands.register(commands)
+    render_command.register(commands)
+    try:
+        from instrument.live import cli as live_cli
+    except ImportError:
+        live_cli = None
+    if live_cli is not None:
+        live_cli.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from instrument.model.runtime import quiet_tensorflow_logs
+
+    quiet_tensorflow_logs()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except DreamSoundError as err:
+        print(f"dreamsound: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dreamsound: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

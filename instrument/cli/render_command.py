@@ -1,0 +1,102 @@
+"""``dreamsound render IN OUT``: dream a whole file offline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from instrument.cli.common import config_from, load_dreamer
+from instrument.dream.params import MODES
+from instrument.errors import DreamSoundError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("render", help="dream an audio file offline (any length, rate, channels)")
+    p.add_argument("input", metavar="IN")
+    p.add_argument("output", metavar="OUT", help="output audio file (same rate, channels and length as IN)")
+    p.add_argument("--mode", help=f"one of {', '.join(MODES)}")
+    p.add_argument("--layer", help="layer1..layer14, layerN/depthwise, embeddings, logits, scores")
+    p.add_argument("--iterations", type=int, metavar="N")
+    p.add_argument("--threshold", type=float, metavar="T", help="0 to 1")
+    p.add_argument("--step", type=float, metavar="S")
+    p.add_argument("--target-class", metavar="C", help="class index, name, part of a name, or auto")
+    p.add_argument("--target-sound", metavar="FILE")
+    p.add_argument("--flip", action="store_true", default=None)
+    p.add_argument("--overlap", type=float, help="window overlap, 0 to 0.9 (default render.overlap)")
+    p.add_argument("--plot", metavar="DIR", help="write paper-style spectrogram figures into DIR")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.set_defaults(handler=render_file)
+
+
+def _params(args: argparse.Namespace, base):
+    changes = {
+        "mode": args.mode,
+        "layer": args.layer,
+        "iterations": args.iterations,
+        "threshold": args.threshold,
+        "step": args.step,
+        "target_class": args.target_class,
+        "target_sound": args.target_sound,
+        "flip": args.flip,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if isinstance(changes.get("target_class"), str) and changes["target_class"].lower() == "auto":
+        changes["target_class"] = None
+    return base.replace(**changes)
+
+
+def render_file(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from instrument.audiofile import read_audio, write_audio_atomic
+    from instrument.config import RenderSettings
+
+    config = config_from(args)
+    params = _params(args, config.dream)
+    overlap = config.render.overlap if args.overlap is None else RenderSettings(overlap=args.overlap).overlap
+    if args.target_sound and not Path(args.target_sound).is_file():
+        raise DreamSoundError(f"--target-sound {args.target_sound}: no such file")
+    out_path = Path(args.output)
+    if not out_path.parent.is_dir():
+        raise DreamSoundError(f"cannot write {out_path}: directory {out_path.parent} does not exist")
+    audio, rate = read_audio(args.input)
+    dreamer = load_dreamer(config)
+    dreamer.check(params)
+
+    from instrument.dream.plots import plot_render
+    from instrument.dream.render import count_steps, render
+
+    total = count_steps(audio.shape[0], rate, audio.shape[1], overlap, config.render.batch, params.iterations)
+    with Progress(
+        TextColumn("dreaming"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as progress:
+        task = progress.add_task("render", total=max(total, 1))
+        result = render(
+            dreamer, audio, rate, params, overlap=overlap, batch=config.render.batch,
+            progress=lambda n: progress.advance(task, n),
+        )
+    write_audio_atomic(out_path, result.audio, rate)
+    if args.plot:
+        label = (
+            dreamer.classes[dreamer.class_index(params.target_class)].name
+            if params.target_class is not None else "auto (top class)"
+        )
+        figure = plot_render(
+            args.plot, out_path.stem, audio.mean(axis=1), result.audio.mean(axis=1),
+            result.first_window, params, label,
+        )
+        result.summary["plot"] = str(figure)
+    if args.json:
+        print(json.dumps(result.summary))
+    else:
+        s = result.summary
+        print(
+            f"{out_path}: {s['windows']} windows x {s['iterations']} iterations in {s['seconds']} s "
+            f"({s['realtime_factor']}x real time)",
+            file=sys.stderr,
+        )
+    return 0

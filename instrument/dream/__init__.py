@@ -1,0 +1,11 @@
+"""The DreamSound functions: loss on a layer, normalized gradient, the five modes
+(``gradients``, ``deepdream``, ``filter``, ``filter_add``, ``target``) with their
+hard-cut spectral filters, the compiled iteration step, and the offline render.
+
+- ``params``    the parameters and their allowed values (shared with config and OSC)
+- ``spectral``  STFT / inverse STFT and the hard-cut mask
+- ``objective`` what is maximized on a layer or a class
+- ``step``      one iteration (gradient -> mode -> safe amplitude), compiled
+- ``render``    windows with overlap, N iterations each, overlap-add
+- ``plots``     the paper-style figures
+"""

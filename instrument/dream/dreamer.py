@@ -1,0 +1,88 @@
+"""The model, its class names and the compiled iteration behind one object.
+
+Both the offline render and the live worker drive a ``Dreamer``: resolve a
+target class or sound once, then call ``iterate`` as often as wanted with
+whatever parameters are current at that iteration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from instrument.audiofile import read_audio, resample, to_mono
+from instrument.dream.params import DreamParams
+from instrument.dream.step import DreamStep, StepResult
+from instrument.errors import DreamSoundError
+from instrument.model.frontend import SAMPLE_RATE, WINDOW_SAMPLES
+from instrument.model.loader import LoadedModel
+
+
+class Dreamer:
+    def __init__(self, loaded: LoadedModel, device: str = "/CPU:0") -> None:
+        self.model = loaded.model
+        self.classes = loaded.classes
+        self.device = device
+        self.step = DreamStep(self.model)
+        self._targets: dict[tuple, tf.Tensor] = {}
+        self._sounds: dict[str, np.ndarray] = {}
+        self._scores = tf.function(
+            lambda x: self.model.forward(x, ["scores"])["scores"],
+            input_signature=[tf.TensorSpec([None, WINDOW_SAMPLES], tf.float32)],
+        )
+
+    def class_index(self, target_class: int | str | None) -> int:
+        """-1 for none (the window's own top class), else a valid class index."""
+        if target_class is None:
+            return -1
+        if isinstance(target_class, str) and target_class.strip().lower() in ("auto", "none", ""):
+            return -1
+        if isinstance(target_class, int) and target_class == -1:
+            return -1
+        return self.classes.lookup(target_class)
+
+    def target_sound(self, path: str | Path) -> np.ndarray:
+        """A target sound file as 16 kHz mono (cached by path)."""
+        key = str(path)
+        if key not in self._sounds:
+            data, rate = read_audio(path)
+            self._sounds[key] = resample(to_mono(data), rate, SAMPLE_RATE)
+        return self._sounds[key]
+
+    def set_target_audio(self, name: str, audio_16k: np.ndarray) -> None:
+        """Register a target sound captured at run time under ``name``."""
+        self._sounds[name] = np.asarray(audio_16k, np.float32)
+        self._targets = {k: v for k, v in self._targets.items() if k[0] != name}
+
+    def target_spectrum(self, params: DreamParams) -> tf.Tensor | None:
+        if params.mode != "target":
+            return None
+        key = (params.target_sound, params.filter_fft, params.filter_hop)
+        if key not in self._targets:
+            sound = self.target_sound(params.target_sound) if params.target_sound else None
+            self._targets[key] = self.step.target_spectrum(sound, params)
+        return self._targets[key]
+
+    def check(self, params: DreamParams) -> None:
+        """Raise a clear error now for anything an iteration would trip on later."""
+        self.class_index(params.target_class)
+        self.target_spectrum(params)
+
+    def iterate(self, x: np.ndarray | tf.Tensor, params: DreamParams) -> StepResult:
+        with tf.device(self.device):
+            return self.step(x, params, self.class_index(params.target_class), self.target_spectrum(params))
+
+    def scores(self, windows: np.ndarray | tf.Tensor) -> np.ndarray:
+        """Class scores ``[batch, 521]`` of ``[batch, 15600]`` windows."""
+        with tf.device(self.device):
+            return self._scores(tf.convert_to_tensor(windows, tf.float32)).numpy()
+
+    def top(self, scores: np.ndarray, n: int = 1) -> list[dict]:
+        if not 1 <= n <= len(self.classes):
+            raise DreamSoundError(f"--top {n} is out of range; allowed: 1 to {len(self.classes)}")
+        order = np.argsort(-scores, kind="stable")[:n]
+        return [
+            {"index": int(i), "name": self.classes[int(i)].name, "score": round(float(scores[i]), 6)} for i in order
+        ]

@@ -1,0 +1,190 @@
+"""YAMNet's network (MobileNet v1 on a log-mel patch) with every layer reachable by name.
+
+Taps, in the order they are computed:
+
+``log_mel`` [96, 64] -> ``layer1`` (3x3 conv, stride 2, 32 ch) ->
+``layer2/depthwise``, ``layer2`` ... ``layer14/depthwise``, ``layer14`` ->
+``embeddings`` (global average pool, 1024) -> ``logits`` (521) -> ``scores`` (sigmoid).
+
+Batch norm is folded into each convolution's kernel and bias when weights are
+loaded (see ``instrument.model.weights``), so a layer is conv + bias + ReLU.
+A call computes only as deep as the deepest tap asked for, and returns every
+requested tap from that one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from instrument.errors import DreamSoundError
+from instrument.model.frontend import PATCH_BANDS, PATCH_FRAMES, LogMelFrontEnd
+
+NUM_CLASSES = 521
+EMBEDDING_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class SeparableLayer:
+    """One depthwise-separable block: 3x3 depthwise (stride) then 1x1 pointwise."""
+
+    name: str
+    stride: int
+    filters: int
+
+
+# layer1 is a plain 3x3 conv, stride 2, 32 filters; then YAMNet's 13 separable blocks.
+FIRST_CONV_FILTERS = 32
+SEPARABLE_LAYERS: tuple[SeparableLayer, ...] = tuple(
+    SeparableLayer(f"layer{i + 2}", stride, filters)
+    for i, (stride, filters) in enumerate(
+        [(1, 64), (2, 128), (1, 128), (2, 256), (1, 256), (2, 512)]
+        + [(1, 512)] * 5
+        + [(2, 1024), (1, 1024)]
+    )
+)
+
+
+def _tap_names() -> tuple[str, ...]:
+    names = ["log_mel", "layer1"]
+    for layer in SEPARABLE_LAYERS:
+        names += [f"{layer.name}/depthwise", layer.name]
+    return tuple([*names, "embeddings", "logits", "scores"])
+
+
+TAP_NAMES: tuple[str, ...] = _tap_names()
+_TAP_DEPTH = {name: depth for depth, name in enumerate(TAP_NAMES)}
+
+
+def weight_shapes() -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Kernel and bias shape of every weighted op, keyed like ``Weights``."""
+    shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+        "layer1/conv": ((3, 3, 1, FIRST_CONV_FILTERS), (FIRST_CONV_FILTERS,))
+    }
+    channels = FIRST_CONV_FILTERS
+    for layer in SEPARABLE_LAYERS:
+        shapes[f"{layer.name}/depthwise"] = ((3, 3, channels, 1), (channels,))
+        shapes[f"{layer.name}/pointwise"] = ((1, 1, channels, layer.filters), (layer.filters,))
+        channels = layer.filters
+    shapes["logits"] = ((EMBEDDING_SIZE, NUM_CLASSES), (NUM_CLASSES,))
+    return shapes
+
+
+def check_tap(name: str) -> str:
+    """Return ``name`` if it is a tap, else raise a clear error listing the taps."""
+    if name not in _TAP_DEPTH:
+        raise DreamSoundError(
+            f"unknown layer {name!r}; allowed: {', '.join(TAP_NAMES)}"
+        )
+    return name
+
+
+def tap_depth(name: str) -> int:
+    """Position of a tap in the forward pass (deeper taps have larger numbers)."""
+    return _TAP_DEPTH[check_tap(name)]
+
+
+class YamNet(tf.Module):
+    """YAMNet with named taps, differentiable from the raw 16 kHz waveform.
+
+    ``weights`` maps ``layer1/conv``, ``layerN/depthwise``, ``layerN/pointwise``
+    and ``logits`` to ``(kernel, bias)`` float32 arrays with batch norm folded in
+    (TensorFlow layouts: conv HWIO, depthwise ``[3, 3, C, 1]``, dense ``[1024, 521]``).
+    """
+
+    def __init__(self, weights: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        super().__init__(name="yamnet")
+        self.front_end = LogMelFrontEnd()
+        self._kernels: dict[str, tf.Variable] = {}
+        self._biases: dict[str, tf.Variable] = {}
+        for key, (kernel_shape, bias_shape) in weight_shapes().items():
+            if key not in weights:
+                raise DreamSoundError(f"weights are missing {key!r}")
+            kernel, bias = weights[key]
+            if tuple(kernel.shape) != kernel_shape or tuple(bias.shape) != bias_shape:
+                raise DreamSoundError(
+                    f"weights for {key!r} have shapes {tuple(kernel.shape)}/{tuple(bias.shape)};"
+                    f" expected {kernel_shape}/{bias_shape}"
+                )
+            safe = key.replace("/", "_")
+            self._kernels[key] = tf.Variable(
+                np.asarray(kernel, np.float32), trainable=False, name=f"{safe}_kernel"
+            )
+            self._biases[key] = tf.Variable(
+                np.asarray(bias, np.float32), trainable=False, name=f"{safe}_bias"
+            )
+
+    def numpy_weights(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The folded weights as numpy arrays (to build another model from them)."""
+        return {k: (self._kernels[k].numpy(), self._biases[k].numpy()) for k in self._kernels}
+
+    def forward(self, waveform: tf.Tensor, taps: Sequence[str]) -> dict[str, tf.Tensor]:
+        """Run ``[batch, 15600]`` waveforms and return the requested taps."""
+        return self.forward_patch(self.front_end(waveform), taps)
+
+    def forward_patch(self, log_mel: tf.Tensor, taps: Sequence[str]) -> dict[str, tf.Tensor]:
+        """Run ``[batch, 96, 64]`` log-mel patches and return the requested taps."""
+        wanted = set(taps)
+        deepest = max(tap_depth(t) for t in wanted)
+        out: dict[str, tf.Tensor] = {}
+        for name, value in self._layers(log_mel, deepest):
+            if name in wanted:
+                out[name] = value
+        return out
+
+    def _layers(self, log_mel: tf.Tensor, deepest: int) -> Iterable[tuple[str, tf.Tensor]]:
+        yield "log_mel", log_mel
+        if deepest < 1:
+            return
+        x = tf.reshape(log_mel, [-1, PATCH_FRAMES, PATCH_BANDS, 1])
+        x = self._conv(x, "layer1/conv", 2)
+        yield "layer1", x
+        depth = 1
+        for layer in SEPARABLE_LAYERS:
+            if depth >= deepest:
+                return
+            x = self._depthwise(x, f"{layer.name}/depthwise", layer.stride)
+            yield f"{layer.name}/depthwise", x
+            x = self._pointwise(x, f"{layer.name}/pointwise")
+            yield layer.name, x
+            depth += 2
+        if depth >= deepest:
+            return
+        embeddings = tf.reduce_mean(x, axis=[1, 2])
+        yield "embeddings", embeddings
+        logits = tf.linalg.matmul(embeddings, self._kernels["logits"]) + self._biases["logits"]
+        yield "logits", logits
+        yield "scores", tf.sigmoid(logits)
+
+    def _conv(self, x: tf.Tensor, key: str, stride: int) -> tf.Tensor:
+        y = tf.nn.conv2d(x, self._kernels[key], strides=stride, padding="SAME")
+        return tf.nn.relu(tf.nn.bias_add(y, self._biases[key]))
+
+    def _pointwise(self, x: tf.Tensor, key: str) -> tf.Tensor:
+        # A 1x1 convolution written as a matrix product: same numbers, and on a
+        # CPU its gradient is several times faster than Conv2DBackpropInput.
+        # Bias and ReLU stay next to the product so Grappler fuses the three.
+        kernel = self._kernels[key]
+        channels_in, channels_out = kernel.shape[2], kernel.shape[3]
+        flat = tf.reshape(x, [-1, channels_in])
+        y = tf.nn.relu(
+            tf.nn.bias_add(tf.linalg.matmul(flat, tf.reshape(kernel, [channels_in, channels_out])), self._biases[key])
+        )
+        return tf.reshape(y, tf.concat([tf.shape(x)[:-1], [channels_out]], axis=0))
+
+    def _depthwise(self, x: tf.Tensor, key: str, stride: int) -> tf.Tensor:
+        y = tf.nn.depthwise_conv2d(
+            x, self._kernels[key], strides=[1, stride, stride, 1], padding="SAME"
+        )
+        return tf.nn.relu(tf.nn.bias_add(y, self._biases[key]))
+
+
+def tap_shapes(model: YamNet) -> dict[str, tuple[int, ...]]:
+    """Output shape of every tap for one window (batch dimension left out)."""
+    from instrument.model.frontend import WINDOW_SAMPLES
+
+    outs = model.forward(tf.zeros([1, WINDOW_SAMPLES]), TAP_NAMES)
+    return {name: tuple(outs[name].shape[1:]) for name in TAP_NAMES}

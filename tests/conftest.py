@@ -1,0 +1,97 @@
+"""Shared fixtures: the real YAMNet weights and recordings from ../shared (never copied here).
+
+Missing material is a failure, not a skip: CI always has ../shared beside the checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DREAMSOUND_SHARED", REPO.parent / "shared"))
+TFLITE = SHARED / "models" / "yamnet.tflite"
+OFFICIAL_H5 = SHARED / "models" / "yamnet-official-layout.h5"
+CLASS_MAP = SHARED / "models" / "yamnet_class_map.csv"
+WHISTLE = SHARED / "audio" / "whistle.wav"
+SPEECH_AND_CAT = SHARED / "audio" / "speech-and-cat.wav"
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Every model-using command in the tests loads the real lite weights.
+os.environ["DREAMSOUND_YAMNET"] = str(TFLITE)
+
+
+def shared_file(path: Path) -> Path:
+    if not path.is_file():
+        pytest.fail(
+            f"test material {path} is missing: the tests need ../shared beside the checkout "
+            "(or DREAMSOUND_SHARED pointing at it)",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def loaded():
+    from instrument.model.loader import ModelSettings, load_yamnet
+    from instrument.model.runtime import configure_tensorflow
+
+    configure_tensorflow(1)
+    shared_file(TFLITE)
+    shared_file(CLASS_MAP)
+    return load_yamnet(ModelSettings(source="tflite", path=str(TFLITE)))
+
+
+@pytest.fixture(scope="session")
+def dreamer(loaded):
+    from instrument.dream.dreamer import Dreamer
+
+    return Dreamer(loaded)
+
+
+def load_16k(path: Path) -> np.ndarray:
+    from instrument.audiofile import read_audio, resample, to_mono
+
+    data, rate = read_audio(shared_file(path))
+    return resample(to_mono(data), rate, 16000)
+
+
+@pytest.fixture(scope="session")
+def whistle_window() -> np.ndarray:
+    return load_16k(WHISTLE)[:15600][None]
+
+
+@pytest.fixture(scope="session")
+def speech_window() -> np.ndarray:
+    return load_16k(SPEECH_AND_CAT)[16000:31600][None]
+
+
+@pytest.fixture
+def run_cli():
+    """Run the installed ``dreamsound`` entry point as a real subprocess."""
+    import subprocess
+    import sys
+
+    def run(*args: str, timeout: float = 240):
+        return subprocess.run(
+            [sys.executable, "-m", "instrument.cli.main", *args],
+            capture_output=True, text=True, timeout=timeout, cwd=REPO,
+        )
+
+    return run
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``dreamsound`` in this process (TensorFlow already loaded): (code, stdout, stderr)."""
+    from instrument.cli.main import main
+
+    def run(*args: str):
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

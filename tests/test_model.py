@@ -1,0 +1,178 @@
+"""YAMNet in this project: fidelity to the lite model, taps, weights from every source."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import CLASS_MAP, OFFICIAL_H5, TFLITE, WHISTLE, shared_file
+
+from instrument.errors import DreamSoundError
+from instrument.model.frontend import WINDOW_SAMPLES, reference_log_mel
+from instrument.model.network import TAP_NAMES, YamNet, weight_shapes
+
+
+def test_front_end_matches_tf_signal(loaded, whistle_window):
+    ours = loaded.model.front_end(tf.constant(whistle_window)).numpy()
+    reference = reference_log_mel(tf.constant(whistle_window)).numpy()
+    assert ours.shape == (1, 96, 64)
+    np.testing.assert_allclose(ours, reference, atol=1e-5, rtol=0)
+
+
+def test_scores_match_litert_interpreter_on_the_same_patch(loaded, whistle_window, speech_window):
+    from instrument.model.weights.tflite import open_interpreter
+
+    interpreter = open_interpreter(shared_file(TFLITE))
+    scores_out, patch_out = (d["index"] for d in interpreter.get_output_details())
+    for window in (whistle_window, speech_window):
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], window.astype(np.float32))
+        interpreter.invoke()
+        patch = interpreter.get_tensor(patch_out)
+        expected = interpreter.get_tensor(scores_out)[0]
+        ours = loaded.model.forward_patch(tf.constant(patch[None]), ["scores"])["scores"].numpy()[0]
+        assert np.abs(ours - expected).max() < 0.02
+
+
+def test_whistle_is_classified_as_whistling(dreamer, whistle_window):
+    scores = dreamer.scores(whistle_window)[0]
+    assert dreamer.classes[int(np.argmax(scores))].name == "Whistling"
+
+
+def test_h5_and_tflite_weights_give_the_same_scores(loaded, whistle_window):
+    from instrument.model.weights.h5 import read_h5
+
+    from_h5 = YamNet(read_h5(shared_file(OFFICIAL_H5)))
+    a = loaded.model.forward(tf.constant(whistle_window), ["scores"])["scores"].numpy()
+    b = from_h5.forward(tf.constant(whistle_window), ["scores"])["scores"].numpy()
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_hub_savedmodel_in_the_official_layout_gives_the_same_scores(loaded, whistle_window, tmp_path):
+    from official_yamnet import save_hub_model
+
+    from instrument.model.loader import ModelSettings, load_yamnet
+
+    directory = save_hub_model(tmp_path / "yamnet_hub", shared_file(OFFICIAL_H5), shared_file(CLASS_MAP))
+    hub = load_yamnet(ModelSettings(source="hub", hub_handle=str(directory)))
+    assert hub.classes[35].name == "Whistling"
+    a = loaded.model.forward(tf.constant(whistle_window), ["scores"])["scores"].numpy()
+    b = hub.model.forward(tf.constant(whistle_window), ["scores"])["scores"].numpy()
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_one_call_returns_every_requested_tap_with_its_shape(loaded):
+    taps = loaded.model.forward(tf.zeros([2, WINDOW_SAMPLES]), TAP_NAMES)
+    assert set(taps) == set(TAP_NAMES)
+    assert taps["layer1"].shape == (2, 48, 32, 32)
+    assert taps["layer14"].shape == (2, 3, 2, 1024)
+    assert taps["embeddings"].shape == (2, 1024)
+    assert taps["scores"].shape == (2, 521)
+    only = loaded.model.forward(tf.zeros([1, WINDOW_SAMPLES]), ["layer4"])
+    assert set(only) == {"layer4"}
+
+
+@pytest.mark.parametrize("tap", [t for t in TAP_NAMES if t != "log_mel"])
+def test_gradient_of_every_tap_is_finite_and_nonzero_on_real_audio(loaded, speech_window, tap):
+    x = tf.constant(speech_window)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_mean(loaded.model.forward(x, [tap])[tap])
+    g = tape.gradient(loss, x).numpy()
+    assert np.all(np.isfinite(g))
+    assert np.abs(g).max() > 0
+
+
+def test_gradient_on_digital_silence_is_finite(loaded):
+    x = tf.zeros([1, WINDOW_SAMPLES])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = loaded.model.forward(x, ["scores"])["scores"][0, 0]
+    assert np.all(np.isfinite(tape.gradient(loss, x).numpy()))
+
+
+def test_taps_mechanics_with_seeded_random_weights():
+    """Mechanics only: a seeded random-weight model, never used by the instrument."""
+    rng = np.random.default_rng(0)
+    weights = {
+        k: (rng.normal(0, 0.1, ks).astype(np.float32), rng.normal(0, 0.1, bs).astype(np.float32))
+        for k, (ks, bs) in weight_shapes().items()
+    }
+    model = YamNet(weights)
+    deep = model.forward(tf.ones([1, WINDOW_SAMPLES]) * 0.1, ["layer3", "layer3/depthwise", "logits"])
+    assert set(deep) == {"layer3", "layer3/depthwise", "logits"}
+    with pytest.raises(DreamSoundError, match="unknown layer 'layer15'"):
+        model.forward(tf.zeros([1, WINDOW_SAMPLES]), ["layer15"])
+
+
+def test_class_lookup_by_index_name_and_substring(loaded):
+    classes = loaded.classes
+    assert len(classes) == 521
+    assert classes.lookup(35) == 35
+    assert classes.lookup("35") == 35
+    assert classes.lookup("whistling") == 35
+    assert classes.lookup("Dog") == classes.lookup("dog")
+    assert classes[classes.lookup("Dog")].mid.startswith("/m/")
+    assert classes.lookup("Bow-wow") == classes.lookup("bow-wow")
+    with pytest.raises(DreamSoundError, match="ambiguous"):
+        classes.lookup("guit")
+    with pytest.raises(DreamSoundError, match="unknown class 'zzzz'"):
+        classes.lookup("zzzz")
+    with pytest.raises(DreamSoundError, match="out of range"):
+        classes.lookup(521)
+
+
+def test_missing_and_corrupt_weights_are_clear_errors(tmp_path, monkeypatch):
+    from instrument.model.loader import ModelSettings, load_yamnet
+    from instrument.model.weights.h5 import read_h5
+    from instrument.model.weights.tflite import read_tflite
+
+    with pytest.raises(DreamSoundError, match="no such file"):
+        read_tflite(tmp_path / "nope.tflite")
+    corrupt = tmp_path / "yamnet.tflite"
+    corrupt.write_bytes(b"not a model" * 100)
+    with pytest.raises(DreamSoundError, match=r"not a valid \.tflite"):
+        read_tflite(corrupt)
+    bad_h5 = tmp_path / "yamnet.h5"
+    bad_h5.write_bytes(b"\x89HDF garbage")
+    with pytest.raises(DreamSoundError, match="not a readable HDF5"):
+        read_h5(bad_h5)
+    monkeypatch.delenv("DREAMSOUND_YAMNET")
+    empty_cache = tmp_path / "cache"
+    empty_cache.mkdir()
+    settings = ModelSettings(source="auto", cache_dir=str(empty_cache), hub_handle=str(tmp_path / "no-hub-model"))
+    with pytest.raises(DreamSoundError) as err:
+        load_yamnet(settings)
+    message = str(err.value)
+    assert "yamnet.h5" in message and "yamnet.tflite" in message and "no-hub-model" in message
+    assert "dreamsound model fetch" in message and "DREAMSOUND_YAMNET" in message
+
+
+def test_environment_variable_chooses_the_weights(tmp_path, monkeypatch):
+    from instrument.model.loader import ModelSettings, load_yamnet
+
+    monkeypatch.setenv("DREAMSOUND_YAMNET", str(shared_file(OFFICIAL_H5)))
+    settings = ModelSettings(class_map=str(shared_file(CLASS_MAP)), cache_dir=str(tmp_path))
+    model = load_yamnet(settings)
+    assert "yamnet-official-layout.h5" in model.description
+    assert model.classes.lookup("Whistling") == 35
+
+
+def test_device_choice_uses_a_gpu_when_tensorflow_sees_one():
+    from instrument.model.runtime import choose_device
+
+    assert choose_device("auto", ["/device:GPU:0"]) == "/GPU:0"
+    assert choose_device("auto", []) == "/CPU:0"
+    assert choose_device("cpu", ["/device:GPU:0"]) == "/CPU:0"
+    with pytest.raises(DreamSoundError, match="sees no GPU"):
+        choose_device("gpu", [])
+
+
+def test_whistle_file_is_whistling_through_the_real_command(run_cli):
+    result = run_cli("classify", str(shared_file(WHISTLE)), "--top", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    import json
+
+    report = json.loads(result.stdout)
+    assert report["overall"][0]["name"] == "Whistling"
+    assert {"start_s", "top"} <= set(report["windows"][0])
+    assert set(report["windows"][0]["top"][0]) == {"index", "name", "score"}
