@@ -61,10 +61,10 @@ class DreamStep:
         self.length = length
         self._compiled: dict[tuple, tf.types.experimental.ConcreteFunction] = {}
 
-    def _build(self, layer: str, mode: str, flip: bool, fft: int, hop: int):
+    def iteration_function(self, layer: str, mode: str, flip: bool, fft: int, hop: int):
+        """The plain Python iteration (runs eagerly as is; ``_build`` compiles it)."""
         spectral = Spectral(fft, hop, self.length)
         model = self.model
-        bins = fft // 2 + 1
 
         def iteration(x, threshold, step, power, class_index, target_spectrum):
             with tf.GradientTape() as tape:
@@ -93,7 +93,12 @@ class DreamStep:
                 y = filtered if mode == "filter" else x + step * filtered
             return _safe(y), loss, g
 
+        return iteration
+
+    def _build(self, layer: str, mode: str, flip: bool, fft: int, hop: int):
+        iteration = self.iteration_function(layer, mode, flip, fft, hop)
         frames = Spectral(fft, hop, self.length).stft(tf.zeros([1, self.length])).shape[1]
+        bins = fft // 2 + 1
         fn = tf.function(iteration, reduce_retracing=True)
         return fn.get_concrete_function(
             tf.TensorSpec([None, self.length], tf.float32),
