@@ -18,8 +18,6 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DREAMSOUND_SHARED", REPO.parent / "shared"))
 
