@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from instrument.errors import DreamSoundError
-from instrument.model.network import TAP_NAMES, check_tap
+from instrument.model.layout import TAP_NAMES, check_tap
 
 MODES = ("gradients", "deepdream", "filter", "filter_add", "target")
 # Layers a performer can dream on: every tap but the log-mel input itself.

@@ -14,13 +14,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from instrument.errors import DreamSoundError, WeightsNotFoundError
 from instrument.model.classes import ClassMap
-from instrument.model.network import YamNet
-from instrument.model.weights import Weights
+from instrument.model.weights import DEFAULT_HANDLE, Weights
 from instrument.model.weights.fetch import CLASS_MAP_FILE, WEIGHTS_FILE, default_cache_dir
-from instrument.model.weights.hub import DEFAULT_HANDLE
 
 SOURCES = ("auto", "hub", "h5", "tflite")
 ENV_VAR = "DREAMSOUND_YAMNET"
@@ -43,7 +42,7 @@ class ModelSettings:
 
 @dataclass
 class LoadedModel:
-    model: YamNet
+    model: Any  # instrument.model.network.YamNet
     classes: ClassMap
     description: str
     tried: list[str] = field(default_factory=list)
@@ -131,6 +130,8 @@ def load_yamnet(settings: ModelSettings | None = None) -> LoadedModel:
         except DreamSoundError as err:
             tried.append(f"{description}: {err}")
             continue
+        from instrument.model.network import YamNet
+
         return LoadedModel(YamNet(weights), classes, description, tried)
     raise WeightsNotFoundError(
         "no YAMNet weights could be loaded. Tried: "

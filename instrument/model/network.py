@@ -15,77 +15,35 @@ requested tap from that one pass.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
 from instrument.errors import DreamSoundError
 from instrument.model.frontend import PATCH_BANDS, PATCH_FRAMES, LogMelFrontEnd
-
-NUM_CLASSES = 521
-EMBEDDING_SIZE = 1024
-
-
-@dataclass(frozen=True)
-class SeparableLayer:
-    """One depthwise-separable block: 3x3 depthwise (stride) then 1x1 pointwise."""
-
-    name: str
-    stride: int
-    filters: int
-
-
-# layer1 is a plain 3x3 conv, stride 2, 32 filters; then YAMNet's 13 separable blocks.
-FIRST_CONV_FILTERS = 32
-SEPARABLE_LAYERS: tuple[SeparableLayer, ...] = tuple(
-    SeparableLayer(f"layer{i + 2}", stride, filters)
-    for i, (stride, filters) in enumerate(
-        [(1, 64), (2, 128), (1, 128), (2, 256), (1, 256), (2, 512)]
-        + [(1, 512)] * 5
-        + [(2, 1024), (1, 1024)]
-    )
+from instrument.model.layout import (
+    EMBEDDING_SIZE,
+    FIRST_CONV_FILTERS,
+    NUM_CLASSES,
+    SEPARABLE_LAYERS,
+    TAP_NAMES,
+    check_tap,
+    tap_depth,
+    weight_shapes,
 )
 
-
-def _tap_names() -> tuple[str, ...]:
-    names = ["log_mel", "layer1"]
-    for layer in SEPARABLE_LAYERS:
-        names += [f"{layer.name}/depthwise", layer.name]
-    return tuple([*names, "embeddings", "logits", "scores"])
-
-
-TAP_NAMES: tuple[str, ...] = _tap_names()
-_TAP_DEPTH = {name: depth for depth, name in enumerate(TAP_NAMES)}
-
-
-def weight_shapes() -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Kernel and bias shape of every weighted op, keyed like ``Weights``."""
-    shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
-        "layer1/conv": ((3, 3, 1, FIRST_CONV_FILTERS), (FIRST_CONV_FILTERS,))
-    }
-    channels = FIRST_CONV_FILTERS
-    for layer in SEPARABLE_LAYERS:
-        shapes[f"{layer.name}/depthwise"] = ((3, 3, channels, 1), (channels,))
-        shapes[f"{layer.name}/pointwise"] = ((1, 1, channels, layer.filters), (layer.filters,))
-        channels = layer.filters
-    shapes["logits"] = ((EMBEDDING_SIZE, NUM_CLASSES), (NUM_CLASSES,))
-    return shapes
-
-
-def check_tap(name: str) -> str:
-    """Return ``name`` if it is a tap, else raise a clear error listing the taps."""
-    if name not in _TAP_DEPTH:
-        raise DreamSoundError(
-            f"unknown layer {name!r}; allowed: {', '.join(TAP_NAMES)}"
-        )
-    return name
-
-
-def tap_depth(name: str) -> int:
-    """Position of a tap in the forward pass (deeper taps have larger numbers)."""
-    return _TAP_DEPTH[check_tap(name)]
-
+__all__ = [
+    "EMBEDDING_SIZE",
+    "FIRST_CONV_FILTERS",
+    "NUM_CLASSES",
+    "SEPARABLE_LAYERS",
+    "TAP_NAMES",
+    "YamNet",
+    "check_tap",
+    "tap_depth",
+    "tap_shapes",
+    "weight_shapes",
+]
 
 class YamNet(tf.Module):
     """YAMNet with named taps, differentiable from the raw 16 kHz waveform.

@@ -13,9 +13,11 @@ import re
 import numpy as np
 
 from instrument.errors import DreamSoundError
-from instrument.model.network import SEPARABLE_LAYERS, weight_shapes
+from instrument.model.layout import SEPARABLE_LAYERS, weight_shapes
 
 Weights = dict[str, tuple[np.ndarray, np.ndarray]]
+
+DEFAULT_HANDLE = "https://tfhub.dev/google/yamnet/1"  # the TF Hub model
 
 # Official YAMNet: batch norm with center, no scale, epsilon 1e-4 (params.py).
 OFFICIAL_BN_EPSILON = 1e-4
@@ -116,6 +118,7 @@ def check_shapes(weights: Weights, origin: str) -> Weights:
 
 
 __all__ = [
+    "DEFAULT_HANDLE",
     "SEPARABLE_LAYERS",
     "Weights",
     "check_shapes",

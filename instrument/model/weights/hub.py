@@ -14,9 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from instrument.errors import DreamSoundError
-from instrument.model.weights import Weights, check_shapes, from_official_layout
-
-DEFAULT_HANDLE = "https://tfhub.dev/google/yamnet/1"
+from instrument.model.weights import DEFAULT_HANDLE, Weights, check_shapes, from_official_layout
 
 
 def _all_variables(root: object) -> list[tf.Variable]:

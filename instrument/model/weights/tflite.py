@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from instrument.errors import DreamSoundError
-from instrument.model.network import SEPARABLE_LAYERS
+from instrument.model.layout import SEPARABLE_LAYERS
 from instrument.model.weights import Weights, check_shapes
 
 _PREFIX = "yamnet_frames/"

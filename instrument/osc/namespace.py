@@ -1,0 +1,198 @@
+"""The OSC namespace: each address, what it accepts, its range, and what it answers.
+
+Values from Pd arrive as floats (``[oscformat]`` sends every number as ``f``),
+from Max as ints or floats; names arrive as symbols or as an index. ``parse``
+turns the arguments of one message into the value ``Controls.set`` takes;
+``reply`` turns an accepted value back into the arguments confirmed on the
+same address. Numbers come first in a reply (``index name``), so a Pd patch can
+``[unpack f s]`` it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from instrument.dream.params import LAYERS, MODES
+from instrument.errors import DreamSoundError
+
+PREFIX = "/dream"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One settable parameter at ``/dream/<address>``."""
+
+    address: str  # after the prefix
+    name: str  # the Controls parameter
+    kind: str  # "float", "int", "bool", "choice", "class"
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def path(self) -> str:
+        return f"{PREFIX}/{self.address}"
+
+    @property
+    def accepts(self) -> str:
+        return {
+            "float": "f or i",
+            "int": "i or f (whole)",
+            "bool": "i or f (0/1)",
+            "choice": "s (name) or i/f (index)",
+            "class": "i/f (index, -1 = auto) or s (name, part of a name, auto)",
+            "text": "s",
+        }[self.kind]
+
+    @property
+    def replies(self) -> str:
+        return {
+            "float": "f",
+            "int": "i",
+            "bool": "i (0/1)",
+            "choice": "i index, s name",
+            "class": "i index (-1 = auto), s name",
+            "text": "s",
+        }[self.kind]
+
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("mode", "mode", "choice", choices=MODES, description="dream function"),
+    Parameter("layer", "layer", "choice", choices=LAYERS, description="layer whose activation is maximized"),
+    Parameter("threshold", "threshold", "float", 0.0, 1.0, description="hard-cut filter threshold"),
+    Parameter("step", "step", "float", 0.0, 100.0, description="gradient step per iteration"),
+    Parameter("target", "target_class", "class", -1, 520, description="target class (scores/logits)"),
+    Parameter("iterations", "iterations", "int", 0, 10000, description="max iterations per window"),
+    Parameter("power", "power", "float", 0.001, 4.0, description="magnitude power of the filter"),
+    Parameter("flip", "flip", "bool", 0, 1, description="swap the filter's roles"),
+    Parameter("mix", "mix", "float", 0.0, 1.0, description="dry/wet (1 = all dream)"),
+    Parameter("gain", "gain", "float", -60.0, 24.0, description="output gain in dB"),
+    Parameter("ceiling", "ceiling", "float", -40.0, 0.0, description="limiter ceiling in dBFS"),
+    Parameter("freeze", "freeze", "bool", 0, 1, description="hold the input buffer and keep dreaming it"),
+    Parameter("record", "record", "bool", 0, 1, description="rehearsal recording on/off"),
+    Parameter("target_sound", "target_sound", "text", description="a file in the target-sound folder, or none"),
+)
+BY_PATH = {p.path: p for p in PARAMETERS}
+
+
+@dataclass(frozen=True)
+class Action:
+    address: str
+    accepts: str
+    replies: str
+    description: str
+
+    @property
+    def path(self) -> str:
+        return f"{PREFIX}/{self.address}"
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action("target_sound/capture", "[f seconds, default 2]", "/dream/target_sound s name",
+           "capture the live input as the target sound"),
+    Action("preset/save", "i/f N (0..127)", "/dream/preset/save i N", "save every current value as preset N"),
+    Action("preset/load", "i/f N (0..127)", "/dream/preset/load i N, then every changed value",
+           "load preset N"),
+    Action("get", "-", "every parameter on its own address, then the status",
+           "send back every current value"),
+    Action("classes", "[s or f QUERY]", "/dream/classes/count i n, then /dream/classes/match i index s name each",
+           "find classes by part of a name"),
+)
+ACTION_PATHS = {a.path: a for a in ACTIONS}
+
+# Sent at the status rate (and after /dream/get) to every client that has talked to us.
+STATUS: tuple[tuple[str, str, str], ...] = (
+    ("/dream/status/input_class", "i index, f score, s name", "top class of the live input"),
+    ("/dream/status/output_class", "i index, f score, s name", "top class of the dreamed output"),
+    ("/dream/status/levels", "f input dBFS, f output dBFS", "peak levels since the last status"),
+    ("/dream/status/rate", "f", "dream iterations per second"),
+    ("/dream/status/iterations", "f", "iterations in the last dreamed window"),
+    ("/dream/status/xruns", "i", "audio over/underruns since start"),
+    ("/dream/status/latency", "f seconds", "newest input sample to its dreamed output"),
+    ("/dream/status/recording", "i (0/1)", "rehearsal recording running"),
+    ("/dream/status/dropped", "i", "OSC packets dropped (malformed or from senders not allowed)"),
+)
+ERROR_PATH = "/dream/error"  # s address, s reason
+
+PRESET_RANGE = (0, 127)
+
+
+def _one(args: Sequence[Any]) -> Any:
+    if len(args) != 1:
+        raise DreamSoundError(f"expects one value, got {len(args)}")
+    return args[0]
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DreamSoundError(f"expects a number, got {value!r}")
+    return float(value)
+
+
+def parse(parameter: Parameter, args: Sequence[Any]) -> Any:
+    """The value for ``Controls.set`` from one message's arguments (range checks stay with Controls)."""
+    value = _one(args)
+    if parameter.kind == "float":
+        return _number(value)
+    if parameter.kind in ("int", "bool"):
+        number = _number(value)
+        if not number.is_integer():
+            raise DreamSoundError(f"expects a whole number, got {value!r}")
+        if parameter.kind == "bool" and number not in (0, 1):
+            raise DreamSoundError(f"expects 0 or 1, got {value!r}")
+        return int(number) if parameter.kind == "int" else bool(number)
+    if parameter.kind == "choice":
+        if isinstance(value, str):
+            if value not in parameter.choices:
+                raise DreamSoundError(f"unknown {parameter.name} {value!r}; allowed: {', '.join(parameter.choices)}")
+            return value
+        index = _number(value)
+        if not index.is_integer() or not 0 <= index < len(parameter.choices):
+            raise DreamSoundError(
+                f"{parameter.name} index {value!r} is out of range; allowed: 0 to {len(parameter.choices) - 1}"
+            )
+        return parameter.choices[int(index)]
+    if parameter.kind == "class":
+        if isinstance(value, str):
+            return None if value.strip().lower() in ("auto", "none", "-1", "") else value
+        index = _number(value)
+        if not index.is_integer():
+            raise DreamSoundError(f"expects a class index, got {value!r}")
+        return None if index == -1 else int(index)
+    if parameter.kind == "text":
+        if not isinstance(value, str):
+            raise DreamSoundError(f"expects a name (symbol), got {value!r}")
+        return None if value.strip().lower() in ("", "none") else value
+    raise AssertionError(parameter.kind)
+
+
+def preset_number(args: Sequence[Any]) -> int:
+    value = _number(_one(args))
+    low, high = PRESET_RANGE
+    if not value.is_integer() or not low <= value <= high:
+        raise DreamSoundError(f"preset number {value:g} is out of range; allowed: {low} to {high}")
+    return int(value)
+
+
+def reply(parameter: Parameter, value: Any, resolve_class: Callable[[Any], tuple[int, str]]) -> list[Any]:
+    """The arguments confirming ``value`` on the parameter's own address.
+
+    ``resolve_class`` turns a class index or name into ``(index, display name)``.
+    """
+    if parameter.kind == "float":
+        return [float(value)]
+    if parameter.kind in ("int", "bool"):
+        return [int(value)]
+    if parameter.kind == "choice":
+        return [parameter.choices.index(value), value]
+    if parameter.kind == "class":
+        if value is None:
+            return [-1, "auto"]
+        index, name = resolve_class(value)
+        return [index, name]
+    if parameter.kind == "text":
+        return [value or "none"]
+    raise AssertionError(parameter.kind)
