@@ -1,0 +1,74 @@
+"""OSC values as Pd and Max send them, and replies they can read."""
+
+from __future__ import annotations
+
+import pytest
+from pythonosc.osc_message import OscMessage
+
+from instrument.errors import DreamSoundError
+from instrument.osc import namespace as ns
+from instrument.osc.wire import MAX_PACKET, message
+
+
+def _tags(data: bytes) -> str:
+    return data[data.index(b",") + 1 :].split(b"\0", 1)[0].decode()
+
+
+@pytest.mark.parametrize(
+    ("address", "args", "value"),
+    [
+        ("/dream/threshold", [0.5], 0.5),
+        ("/dream/threshold", [1], 1.0),  # Max sends ints
+        ("/dream/iterations", [12.0], 12),  # Pd sends every number as a float
+        ("/dream/flip", [1.0], True),
+        ("/dream/freeze", [0], False),
+        ("/dream/mode", ["filter"], "filter"),
+        ("/dream/mode", [1.0], "deepdream"),
+        ("/dream/layer", ["layer10"], "layer10"),
+        ("/dream/target", [-1.0], None),
+        ("/dream/target", ["auto"], None),
+        ("/dream/target", [69.0], 69),
+        ("/dream/target", ["Dog"], "Dog"),
+    ],
+)
+def test_values_from_pd_and_max_are_understood(address, args, value):
+    parsed = ns.parse(ns.BY_PATH[address], args)
+    assert parsed == value and type(parsed) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("address", "args", "reason"),
+    [
+        ("/dream/iterations", [2.5], "whole number"),
+        ("/dream/flip", [2], "0 or 1"),
+        ("/dream/mode", ["dreamy"], "unknown mode 'dreamy'"),
+        ("/dream/mode", [9], "out of range; allowed: 0 to 4"),
+        ("/dream/threshold", ["high"], "expects a number"),
+        ("/dream/threshold", [], "one value"),
+        ("/dream/threshold", [0.1, 0.2], "one value"),
+    ],
+)
+def test_wrong_types_and_counts_are_refused_with_a_reason(address, args, reason):
+    with pytest.raises(DreamSoundError, match=reason):
+        ns.parse(ns.BY_PATH[address], args)
+
+
+def test_replies_use_only_int_float_and_string():
+    data = message("/dream/x", [True, False, 3, 2.5, "name", 2**40, float("nan")])
+    assert _tags(data) == "iiifsff"
+    decoded = OscMessage(data).params
+    assert decoded[:5] == [1, 0, 3, 2.5, "name"] and decoded[6] == 0.0
+
+
+def test_packets_stay_under_eight_kilobytes():
+    with pytest.raises(ValueError, match="limit 8192"):
+        message("/dream/classes/match", ["x" * MAX_PACKET])
+
+
+def test_every_reply_of_the_namespace_has_numbers_first():
+    for parameter in ns.PARAMETERS:
+        sample = {"choice": parameter.choices[0] if parameter.choices else None, "float": 0.5, "int": 3,
+                  "bool": True, "class": 69, "text": "a.wav"}[parameter.kind]
+        args = ns.reply(parameter, sample, lambda v: (int(v), "Dog"))
+        tags = _tags(message(parameter.path, args))
+        assert tags.lstrip("if") in ("", "s"), (parameter.path, tags)
