@@ -38,10 +38,10 @@ run: setup
 	$(BIN)/dreamsound run $(ARGS)
 
 lint: setup
-	$(BIN)/ruff check instrument tests benchmarks
+	$(BIN)/ruff check instrument tests benchmarks patches
 
 test: setup
-	$(BIN)/ruff check instrument tests benchmarks
+	$(BIN)/ruff check instrument tests benchmarks patches
 	$(BIN)/python -m pytest -q
 
 bench: setup

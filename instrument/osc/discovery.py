@@ -52,7 +52,12 @@ class Discovery:
         self.controls = controls
         self.space = OSCAddressSpace()
         self._nodes: dict[str, tuple[ns.Parameter, OSCPathNode]] = {}
+        containers = {a.path.rsplit("/", 1)[0] for a in ns.ACTIONS}
         for parameter in ns.PARAMETERS:
+            if parameter.path in containers:
+                # OSCQuery nodes hold a value or children, not both: /dream/target_sound has
+                # /capture below it, so only the action is listed (the address still works).
+                continue
             node = OSCPathNode(
                 parameter.path, OSCAccess.READWRITE_VALUE,
                 _placeholder(parameter, controls.get(parameter.name)), parameter.description,

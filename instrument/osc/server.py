@@ -80,6 +80,8 @@ class OscServer:
                 f"cannot listen for OSC on {self.settings.host}:{self.settings.port} ({err.strerror}); "
                 "another program may use that port: set osc.port in the config"
             ) from err
+        # Room for a burst (a patch's slider sweep, a fuzzer) while a message is handled.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         sock.settimeout(0.1)
         self._sock = sock
         self._remove_listener = self.controls.add_listener(self._confirm)

@@ -1,0 +1,173 @@
+"""The real-time audio callback: input to the ring buffer, grains + dry mix + gain + limiter to every output channel.
+
+It never waits on the worker, never calls TensorFlow, never touches the disk and
+never allocates arrays: every buffer is preallocated, numpy writes with ``out=``.
+Exceptions are caught (the block is silenced and counted) so the stream survives.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from instrument.live.controls import Controls
+from instrument.live.metrics import Metrics
+from instrument.live.output import GrainPlayer, Limiter
+from instrument.live.ringbuffer import RingBuffer, touched_zeros
+
+
+class AudioCallback:
+    def __init__(
+        self,
+        *,
+        samplerate: int,
+        max_block: int,
+        input_channels: tuple[int, ...] | None,
+        ring: RingBuffer,
+        player: GrainPlayer,
+        controls: Controls,
+        metrics: Metrics,
+        record_ring: RingBuffer | None = None,
+        input_file: np.ndarray | None = None,
+        input_loop: bool = False,
+        device_latency: float = 0.0,
+        started: float | None = None,
+    ) -> None:
+        self.samplerate = samplerate
+        self.input_channels = None if input_channels is None else tuple(c - 1 for c in input_channels)
+        self.ring = ring
+        self.player = player
+        self.controls = controls
+        self.metrics = metrics
+        self.record_ring = record_ring
+        self.input_file = input_file
+        self.input_loop = input_loop
+        self.file_pos = 0
+        self.file_done = input_file is None
+        self.device_latency = device_latency
+        self.started = time.monotonic() if started is None else started
+        self.limiter = Limiter(samplerate, max_block)
+        self._dry = touched_zeros(max_block)
+        self._wet = touched_zeros(max_block)
+        self._out = touched_zeros(max_block)
+        self._tmp = touched_zeros(max_block)
+        self._rec = touched_zeros((max_block, 2))
+        self._frame = 0
+        self.max_block = max_block
+
+    # --- pieces ------------------------------------------------------------------------
+    def _read_input(self, indata: np.ndarray | None, dry: np.ndarray) -> None:
+        n = dry.shape[0]
+        if self.input_file is not None:
+            data = self.input_file
+            pos = self.file_pos
+            total = data.shape[0]
+            done = 0
+            while done < n:
+                if pos >= total:
+                    if not self.input_loop:
+                        dry[done:] = 0.0
+                        self.file_done = True
+                        break
+                    pos = 0
+                take = min(n - done, total - pos)
+                dry[done : done + take] = data[pos : pos + take]
+                pos += take
+                done += take
+            self.file_pos = pos
+            return
+        if indata is None or indata.shape[1] == 0:
+            dry.fill(0.0)
+            return
+        channels = self.input_channels or range(indata.shape[1])
+        first = True
+        for c in channels:
+            if first:
+                np.copyto(dry, indata[:n, c])
+                first = False
+            else:
+                np.add(dry, indata[:n, c], out=dry)
+        count = len(channels)
+        if count > 1:
+            dry *= 1.0 / count
+
+    def _on_grain(self, slot: int, frame: int, fresh: bool) -> None:
+        metrics = self.metrics
+        metrics.grains += 1
+        if not fresh:
+            metrics.held_grains += 1
+            return
+        if self.player.dreamed[slot]:
+            metrics.latency = (frame - self.player.capture_end[slot]) / self.samplerate + self.device_latency
+            if metrics.first_dream != metrics.first_dream:  # NaN: first dreamed grain
+                metrics.first_dream = time.monotonic() - self.started + self.device_latency
+
+    # --- the callback ------------------------------------------------------------------
+    def process(self, indata: np.ndarray | None, outdata: np.ndarray, frames: int) -> None:
+        """One block, without the stream: used by the callback and by tests."""
+        n = frames
+        dry = self._dry[:n]
+        wet = self._wet[:n]
+        out = self._out[:n]
+        tmp = self._tmp[:n]
+        self._read_input(indata, dry)
+        self.ring.write(dry)
+        np.abs(dry, out=tmp)
+        peak = float(tmp.max()) if n else 0.0
+        if peak > self.metrics.input_peak:
+            self.metrics.input_peak = peak
+        self.player.render(wet, self._frame, self._on_grain)
+        fast = self.controls.fast
+        np.multiply(dry, (1.0 - fast.mix) * fast.gain, out=out)
+        np.multiply(wet, fast.mix * fast.gain, out=tmp)
+        out += tmp
+        pre = self.limiter.process(out, fast.ceiling)
+        if not pre < 3.0e38:
+            self.metrics.nonfinite_blocks += 1
+        self.metrics.limiter_gain = self.limiter.gain
+        np.abs(out, out=tmp)
+        peak = float(tmp.max()) if n else 0.0
+        if peak > self.metrics.output_peak:
+            self.metrics.output_peak = peak
+        outdata[:n] = out[:, None]
+        if self.record_ring is not None:
+            rec = self._rec[:n]
+            rec[:, 0] = dry
+            rec[:, 1] = out
+            self.record_ring.write(rec)
+        self._frame += n
+        self.metrics.frames = self._frame
+
+    def __call__(self, indata, outdata, frames, time_info, status) -> None:
+        t0 = time.perf_counter()
+        metrics = self.metrics
+        metrics.callbacks += 1
+        if status:
+            if status.input_underflow or status.input_overflow or status.output_underflow or status.output_overflow:
+                metrics.last_xrun_frame = self._frame
+                if metrics.xrun_blocks < metrics.xrun_frames.shape[0]:
+                    metrics.xrun_frames[metrics.xrun_blocks] = self._frame
+                metrics.xrun_blocks += 1
+            if status.input_underflow:
+                metrics.input_underflows += 1
+            if status.input_overflow:
+                metrics.input_overflows += 1
+            if status.output_underflow:
+                metrics.output_underflows += 1
+            if status.output_overflow:
+                metrics.output_overflows += 1
+            if status.priming_output:
+                metrics.priming += 1
+        try:
+            if frames > self.max_block:
+                raise ValueError(f"block of {frames} frames exceeds the preallocated {self.max_block}")
+            self.process(indata, outdata, frames)
+        except Exception as err:  # the stream must survive anything; report it
+            outdata.fill(0)
+            metrics.callback_errors += 1
+            metrics.last_callback_error = repr(err)
+        spent = time.perf_counter() - t0
+        metrics.callback_seconds = spent
+        if spent > metrics.callback_seconds_max:
+            metrics.callback_seconds_max = spent

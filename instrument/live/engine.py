@@ -1,0 +1,424 @@
+"""Wires the live instrument together (devices, callback, worker, recorder, controls) and runs one performance."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import math
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from instrument.config import Config, load_config
+from instrument.errors import DreamSoundError
+from instrument.live import devices
+from instrument.live.callback import AudioCallback
+from instrument.live.controls import Controls
+from instrument.live.inputfile import load_input_file
+from instrument.live.metrics import Metrics
+from instrument.live.output import GrainPlayer
+from instrument.live.recorder import Recorder
+from instrument.live.ringbuffer import RingBuffer
+from instrument.live.settings import AudioSettings, LiveSettings, RecordSettings
+from instrument.live.worker import DreamWorker
+from instrument.model.frontend import WINDOW_SECONDS
+
+Reporter = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """Everything ``dreamsound run`` needs: the loaded config plus the live sections."""
+
+    config: Config = field(default_factory=Config)
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    live: LiveSettings = field(default_factory=LiveSettings)
+    record: RecordSettings = field(default_factory=RecordSettings)
+
+    @classmethod
+    def load(cls, path: str | None = None) -> LiveConfig:
+        config = load_config(path)
+        return cls(
+            config=config,
+            audio=config.extra.get("audio") or AudioSettings(),
+            live=config.extra.get("live") or LiveSettings(),
+            record=config.extra.get("record") or RecordSettings(),
+        )
+
+
+def log_line(message: str) -> None:
+    print(f"dreamsound: {message}", file=sys.stderr, flush=True)
+
+
+class Engine:
+    """One performance: ``prepare()`` (model, devices), ``start()``, ``wait()``, ``stop()``; or ``run()``."""
+
+    def __init__(self, settings: LiveConfig, dreamer: Any = None, log: Callable[[str], None] = log_line) -> None:
+        self.settings = settings
+        self.log = log
+        self.metrics = Metrics()
+        self.controls = Controls(
+            settings.config.dream, settings.live, record=settings.record.enabled, metrics=self.metrics
+        )
+        self.dreamer = dreamer
+        self.stream = None
+        self.callback: AudioCallback | None = None
+        self.worker: DreamWorker | None = None
+        self.recorder: Recorder | None = None
+        self.takes: list[Recorder] = []
+        self.plan: devices.StreamPlan | None = None
+        self.exit_reason = ""
+        self.stream_died = False
+        self._file_data: np.ndarray | None = None
+        self._stop = threading.Event()
+        self._stream_died = threading.Event()
+        self._record_lock = threading.Lock()
+        self._started = time.monotonic()
+        self.controls.add_listener(self._on_change)
+
+    # --- preparation -------------------------------------------------------------------
+    def load_model(self) -> None:
+        """TensorFlow, the model and its compiled iteration (warm), before any audio runs."""
+        if self.dreamer is not None:  # given (tests, benchmark): make it ready like a loaded one
+            params = self.controls.params
+            if hasattr(self.dreamer, "check"):
+                self.dreamer.check(params)
+                self.controls.set_validator(self.dreamer.check)
+            if hasattr(self.dreamer, "step"):
+                self.dreamer.step.warm_up(params)
+                self.precompile()
+            return
+        from instrument.model.runtime import configure_tensorflow
+
+        cfg = self.settings.config
+        device = configure_tensorflow(cfg.engine.threads, cfg.engine.device)
+        from instrument.dream.dreamer import Dreamer
+        from instrument.model.loader import load_yamnet
+
+        loaded = load_yamnet(cfg.model)
+        self.dreamer = Dreamer(loaded, device)
+        params = self.controls.params
+        self.dreamer.check(params)
+        self.dreamer.step.warm_up(params)
+        self.controls.set_validator(self.dreamer.check)
+        self.log(f"model: {loaded.description} on {device}")
+        self.precompile()
+
+    def precompile(self) -> None:
+        """Compile every mode (and flip) for the current layer and filter STFT now, before audio runs.
+
+        Compiling holds Python's GIL for 10-20 ms in one piece, long enough to make the audio callback
+        miss a 5 ms block; done here, switching mode or flip during the performance is glitch-free.
+        """
+        if not self.settings.live.precompile or not hasattr(self.dreamer, "step"):
+            return
+        from types import SimpleNamespace
+
+        from instrument.dream.params import MODES
+
+        params = self.controls.params
+        layers = list(dict.fromkeys([params.layer, *self.settings.live.precompile_layers]))
+        t0 = time.monotonic()
+        for layer in layers:
+            for mode in MODES:
+                for flip in (False, True):
+                    fields = {**dataclasses.asdict(params), "layer": layer, "mode": mode, "flip": flip}
+                    self.dreamer.step.warm_up(SimpleNamespace(**fields))  # target mode: a silent target
+        count = 2 * len(MODES) * len(layers)
+        self.log(f"compiled {count} dream functions ({', '.join(layers)}) in {time.monotonic() - t0:.1f} s")
+
+    def open_devices(self) -> None:
+        audio = self.settings.audio
+        devices.refresh()
+        use_input = audio.input_file is None
+        if not use_input:
+            try:  # same duplex path as with a microphone when an input exists
+                devices.plan_stream(audio.input_device, audio.output_device, audio.samplerate, None, None, True)
+                use_input = True
+            except DreamSoundError:
+                use_input = False
+        self.plan = devices.plan_stream(
+            audio.input_device,
+            audio.output_device,
+            audio.samplerate,
+            audio.input_channels if audio.input_file is None else None,
+            audio.output_channels,
+            use_input,
+        )
+
+    def prepare(self) -> None:
+        """Devices and input file first (their errors come fast), then the model."""
+        self.open_devices()
+        self._load_input_file()
+        self.load_model()
+
+    def _load_input_file(self) -> None:
+        assert self.plan is not None
+        audio = self.settings.audio
+        if audio.input_file is not None and self._file_data is None:
+            self._file_data = load_input_file(audio.input_file, self.plan.samplerate, audio.input_channels)
+
+    # --- start/stop --------------------------------------------------------------------
+    def _build(self) -> None:
+        assert self.plan is not None
+        audio, live = self.settings.audio, self.settings.live
+        rate = self.plan.samplerate
+        window = round(WINDOW_SECONDS * rate)
+        hop = round(window * (1.0 - live.overlap))
+        max_block = max(8192, audio.blocksize * 4)
+        self.ring = RingBuffer(max(4 * window, 2 * rate))
+        self.record_ring = RingBuffer(int(self.settings.record.buffer_seconds * rate), channels=2)
+        self.player = GrainPlayer(window, hop, max_block)
+        self._load_input_file()
+        file_data = self._file_data
+        self.callback = AudioCallback(
+            samplerate=rate,
+            max_block=max_block,
+            input_channels=audio.input_channels if audio.input_file is None else None,
+            ring=self.ring,
+            player=self.player,
+            controls=self.controls,
+            metrics=self.metrics,
+            record_ring=self.record_ring,
+            input_file=file_data,
+            input_loop=audio.input_loop,
+            started=self._started,
+        )
+        self.worker = DreamWorker(
+            dreamer=self.dreamer,
+            controls=self.controls,
+            ring=self.ring,
+            player=self.player,
+            metrics=self.metrics,
+            samplerate=rate,
+            budget=live.worker_budget,
+        )
+
+    def _open_stream(self) -> None:
+        assert self.plan is not None and self.callback is not None
+        sd = devices.sounddevice()
+        plan, audio = self.plan, self.settings.audio
+        kwargs = dict(
+            samplerate=plan.samplerate,
+            blocksize=audio.blocksize,
+            dtype="float32",
+            latency=audio.latency,
+            callback=self.callback,
+            finished_callback=self._stream_died.set,
+        )
+        try:
+            if plan.input_device is not None:
+                stream = sd.Stream(
+                    device=(plan.input_device, plan.output_device),
+                    channels=(plan.input_channels, plan.output_channels),
+                    **kwargs,
+                )
+                in_latency, out_latency = stream.latency
+            else:
+                stream = sd.OutputStream(device=plan.output_device, channels=plan.output_channels, **kwargs)
+                in_latency, out_latency = 0.0, stream.latency
+            self._stream_died.clear()
+            stream.start()
+        except (sd.PortAudioError, ValueError) as err:
+            raise DreamSoundError(
+                f"cannot open the audio stream on {plan.output_name!r} ({err}); is the device busy?"
+                f" {devices._available('output')}"
+            ) from None
+        live_input = plan.input_device is not None and audio.input_file is None
+        self.callback.device_latency = out_latency + (in_latency if live_input else 0.0)
+        self.stream = stream
+
+    def start(self) -> None:
+        """Open the stream and start the worker (and the recorder when enabled)."""
+        if self.plan is None:
+            self.prepare()
+        self._build()
+        # A full garbage collection over TensorFlow's objects holds the GIL for tens of ms: move everything
+        # that exists now out of the collector's reach so the callback is never kept waiting by it.
+        gc.collect()
+        gc.freeze()
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(0.0005)  # the callback needs the GIL within a fraction of a block
+        assert self.callback is not None and self.worker is not None
+        self.callback.started = self._started  # first_dream counts from the engine's creation (model load included)
+        self._open_stream()
+        self.worker.start()
+        if self.controls.get("record"):
+            self._start_recording()
+        plan = self.plan
+        assert plan is not None
+        source = self.settings.audio.input_file or plan.input_name or "(no input)"
+        self.log(
+            f"running: {source} -> {plan.output_name}, {plan.samplerate} Hz, block {self.settings.audio.blocksize},"
+            f" latency {self.callback.device_latency * 1000:.1f} ms"
+        )
+
+    def stop(self) -> None:
+        """Stop audio, the worker and finalize the recording. Safe to call twice."""
+        self._stop.set()
+        if self.stream_died:
+            devices.abandon()  # PortAudio's JACK host API aborts the process when terminated without its server
+        if self.stream is not None:
+            if not self.stream_died:  # a dead JACK stream never acknowledges a stop: leave it
+                try:
+                    self.stream.stop()
+                    self.stream.close()
+                except Exception:
+                    pass
+            self.stream = None
+        if self.worker is not None:
+            self.worker.stop()
+        self._stop_recording()
+        if hasattr(self, "_switch_interval"):
+            sys.setswitchinterval(self._switch_interval)
+
+    # --- recording ---------------------------------------------------------------------
+    def _on_change(self, name: str, value: Any) -> None:
+        if name == "record" and self.callback is not None and not self._stop.is_set():
+            if value:
+                self._start_recording()
+            else:
+                self._stop_recording()
+
+    def _start_recording(self) -> None:
+        with self._record_lock:
+            if self.recorder is not None and self.recorder.active:
+                return
+            assert self.plan is not None
+            recorder = Recorder(
+                self.settings.record.dir,
+                self.record_ring,
+                self.plan.samplerate,
+                self.controls,
+                self.metrics,
+                flush_interval=self.settings.record.flush_interval,
+                on_error=self.log,
+            )
+            try:
+                recorder.start()
+            except DreamSoundError as err:
+                self.log(str(err))
+                self.metrics.record_error = str(err)
+                return
+            self.recorder = recorder
+            self.takes.append(recorder)
+            self.log(f"recording to {recorder.paths[0]}")
+
+    def _stop_recording(self) -> None:
+        with self._record_lock:
+            if self.recorder is not None:
+                self.recorder.stop()
+                self.recorder = None
+
+    # --- target sound ----------------------------------------------------------------
+    def capture_target(self, name: str = "live", seconds: float = WINDOW_SECONDS) -> str:
+        """Take the newest ``seconds`` of input as the target sound ``name`` (then ``set("target_sound", name)``)."""
+        if self.callback is None or self.dreamer is None or not hasattr(self.dreamer, "set_target_audio"):
+            raise DreamSoundError("capturing a target sound needs a running engine with the model loaded")
+        if not 0.05 <= seconds <= 10.0:
+            raise DreamSoundError(f"target capture of {seconds:g} s is out of range; allowed: 0.05 to 10")
+        rate = self.callback.samplerate
+        frames = min(int(seconds * rate), self.ring.capacity // 2)
+        audio = np.zeros(frames, np.float32)
+        self.ring.read_latest(audio)
+        from instrument.audiofile import resample
+        from instrument.model.frontend import SAMPLE_RATE
+
+        self.dreamer.set_target_audio(name, resample(audio, rate, SAMPLE_RATE))
+        return name
+
+    # --- running -----------------------------------------------------------------------
+    def request_stop(self, reason: str = "stopped") -> None:
+        self.exit_reason = self.exit_reason or reason
+        self._stop.set()
+
+    def wait(
+        self,
+        duration: float | None = None,
+        reporter: Reporter | None = None,
+        interval: float | None = None,
+        poll: float = 0.05,
+    ) -> int:
+        """Run ``duration`` more seconds of audio, or until the input file's end, a stop request or a dead stream."""
+        assert self.plan is not None and self.callback is not None
+        rate = self.plan.samplerate
+        interval = interval or self.settings.live.status_interval
+        stop_frame = math.inf if duration is None else self.metrics.frames + duration * rate
+        tail = (self.player.window + self.player.hop) / rate
+        wall_limit = math.inf if duration is None else time.monotonic() + duration + 10.0
+        next_report = time.monotonic() + interval
+        code = 0
+        while not self._stop.wait(poll):
+            frames = self.metrics.frames
+            if frames >= stop_frame:
+                self.exit_reason = "the input file has played" if duration is None else f"played {duration:g} s"
+                break
+            if time.monotonic() > wall_limit:
+                self.exit_reason = "the stream stalled"
+                code = 1
+                break
+            audio = self.settings.audio
+            if audio.input_file is not None and not audio.input_loop and self.callback.file_done and duration is None:
+                stop_frame = min(stop_frame, frames + tail * rate)
+            if self.recorder is not None and self.recorder.error:
+                self.controls.set("record", False)
+            if self._stream_died.is_set() or (self.stream is not None and not self.stream.active):
+                self.metrics.stream_error = "the audio stream stopped (device gone or server down)"
+                self.log(self.metrics.stream_error)
+                if audio.on_stream_error == "retry" and self._retry():
+                    continue
+                self.exit_reason = self.metrics.stream_error
+                self.stream_died = True
+                code = 1
+                break
+            if reporter is not None and time.monotonic() >= next_report:
+                next_report += interval
+                reporter(self.controls.metrics())
+        if self._stop.is_set() and not self.exit_reason:
+            self.exit_reason = "stopped"
+        return code
+
+    def _retry(self) -> bool:
+        """Reopen the stream (same devices) until it works or a stop is requested."""
+        while not self._stop.is_set():
+            try:
+                if self.stream is not None:
+                    try:
+                        self.stream.close()
+                    except Exception:
+                        pass
+                if "JACK" not in self.plan.output_hostapi:  # re-scanning without the JACK server would abort
+                    devices.refresh()
+                self._open_stream()
+                self.metrics.stream_error = ""
+                self.log("audio stream reopened")
+                return True
+            except DreamSoundError as err:
+                self.log(f"retrying: {err}")
+                self._stop.wait(1.0)
+        return False
+
+    def run(self, duration: float | None = None, reporter: Reporter | None = None) -> int:
+        """prepare, start, wait (SIGINT/SIGTERM stop cleanly), stop; returns an exit code."""
+        self.prepare()
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                handlers[sig] = signal.signal(sig, lambda num, frame: self.request_stop(signal.Signals(num).name))
+        try:
+            self.start()
+            return self.wait(duration, reporter)
+        finally:
+            self.stop()
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+
+
+def output_peak_db(value: float) -> str:
+    return "-inf" if value <= 0 else f"{20 * np.log10(value):.1f}"

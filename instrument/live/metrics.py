@@ -1,0 +1,150 @@
+"""Counters and timings written by the audio callback and the worker, read as one snapshot."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+HISTORY = 1024  # worker cycles and iterations kept for median / p99 / rate
+RATE_WINDOW = 2.0  # seconds over which iterations per second are counted
+
+
+class Metrics:
+    """Each field has one writer (the callback or the worker), so no locks are needed."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        # Written by the audio callback.
+        self.callbacks = 0
+        self.frames = 0
+        self.input_underflows = 0
+        self.input_overflows = 0
+        self.output_underflows = 0
+        self.output_overflows = 0
+        self.priming = 0
+        self.last_xrun_frame = -1  # stream frame of the latest xrun (-1: none)
+        self.xrun_frames = np.full(64, -1, np.int64)  # stream frames of the first 64 xrun blocks
+        self.xrun_blocks = 0
+        self.callback_errors = 0
+        self.last_callback_error = ""
+        self.input_peak = 0.0  # max |input| since the last snapshot
+        self.output_peak = 0.0  # max |output| since the last snapshot
+        self.limiter_gain = 1.0
+        self.nonfinite_blocks = 0
+        self.grains = 0  # dreamed windows started at the output
+        self.held_grains = 0  # grain starts that had to replay (hold) an already played window
+        self.latency = float("nan")  # seconds, newest input sample of a window -> that window's first output
+        self.first_dream = float("nan")  # seconds from engine start to the first dreamed sound at the output
+        self.callback_seconds = 0.0  # last callback's duration
+        self.callback_seconds_max = 0.0
+        # Written by the worker.
+        self.iterations = 0
+        self.windows = 0
+        self.late_windows = 0  # published after the grain boundary they aimed at
+        self.last_window_iterations = 0
+        self.worker_errors = 0
+        self.last_worker_error = ""
+        self._cycles = np.zeros(HISTORY, np.float64)
+        self._per_window = np.zeros(HISTORY, np.float64)
+        self._iter_seconds = np.zeros(HISTORY, np.float64)
+        self._iter_times = np.zeros(HISTORY, np.float64)
+        self._cycle_count = 0
+        self._iter_count = 0
+        self.worker_started = float("nan")
+        # Written by the recorder / engine.
+        self.recording = False
+        self.record_error = ""
+        self.recorded_seconds = 0.0
+        self.record_dropped_frames = 0
+        self.stream_error = ""
+
+    @property
+    def xruns(self) -> int:
+        """Blocks whose status flags reported an under- or overflow (JACK sets two flags per xrun)."""
+        return self.xrun_blocks
+
+    def add_cycle(self, seconds: float, iterations: int) -> None:
+        """Worker: one window dreamed in ``seconds`` with ``iterations`` iterations."""
+        i = self._cycle_count % HISTORY
+        self._cycles[i] = seconds
+        self._per_window[i] = iterations
+        self._cycle_count += 1
+        self.windows += 1
+        self.last_window_iterations = iterations
+
+    def add_iteration(self, seconds: float) -> None:
+        i = self._iter_count % HISTORY
+        self._iter_seconds[i] = seconds
+        self._iter_times[i] = time.monotonic()
+        self._iter_count += 1
+        self.iterations += 1
+
+    def iterations_per_second(self, now: float | None = None) -> float:
+        """Iterations in the last ``RATE_WINDOW`` seconds (or since the worker started), per second."""
+        now = time.monotonic() if now is None else now
+        n = min(self._iter_count, HISTORY)
+        if n == 0:
+            return 0.0
+        span = (
+            min(RATE_WINDOW, now - self.worker_started) if self.worker_started == self.worker_started else RATE_WINDOW
+        )
+        if span <= 0:
+            return 0.0
+        recent = int(np.count_nonzero(self._iter_times[:n] > now - span))
+        return recent / span
+
+    def iteration_seconds(self) -> float:
+        """Median time of one iteration recently (0 before the first)."""
+        n = min(self._iter_count, HISTORY)
+        return float(np.median(self._iter_seconds[:n])) if n else 0.0
+
+    def snapshot(self, reset_peaks: bool = True) -> dict[str, Any]:
+        """All metrics; peaks are the maxima since the last ``reset_peaks`` snapshot."""
+        now = time.monotonic()
+        iterations = self.iterations
+        rate = self.iterations_per_second(now)
+        n = min(self._cycle_count, HISTORY)
+        cycles = self._cycles[:n]
+        per_window = self._per_window[:n]
+        snap = {
+            "uptime": round(now - self.started, 3),
+            "frames": self.frames,
+            "xruns": self.xruns,
+            "input_underflows": self.input_underflows,
+            "input_overflows": self.input_overflows,
+            "output_underflows": self.output_underflows,
+            "output_overflows": self.output_overflows,
+            "last_xrun_frame": self.last_xrun_frame,
+            "callback_errors": self.callback_errors,
+            "callback_ms_max": round(self.callback_seconds_max * 1000, 3),
+            "input_peak": round(self.input_peak, 6),
+            "output_peak": round(self.output_peak, 6),
+            "limiter_gain": round(self.limiter_gain, 4),
+            "nonfinite_blocks": self.nonfinite_blocks,
+            "grains": self.grains,
+            "held_grains": self.held_grains,
+            "latency": round(self.latency, 4) if self.latency == self.latency else None,
+            "first_dream": round(self.first_dream, 3) if self.first_dream == self.first_dream else None,
+            "iterations": iterations,
+            "iterations_per_second": round(rate, 2),
+            "windows": self.windows,
+            "late_windows": self.late_windows,
+            "iterations_per_window": round(float(per_window.mean()), 2) if n else 0.0,
+            "iteration_ms": round(self.iteration_seconds() * 1000, 3),
+            "cycle_ms_median": round(float(np.median(cycles)) * 1000, 2) if n else None,
+            "cycle_ms_p99": round(float(np.percentile(cycles, 99)) * 1000, 2) if n else None,
+            "worker_errors": self.worker_errors,
+            "recording": self.recording,
+            "recorded_seconds": round(self.recorded_seconds, 3),
+            "record_error": self.record_error,
+            "stream_error": self.stream_error,
+        }
+        if reset_peaks:
+            self.input_peak = 0.0
+            self.output_peak = 0.0
+        return snap
+
+
+METRIC_NAMES = tuple(Metrics().snapshot(reset_peaks=False))

@@ -1,0 +1,99 @@
+"""What the OSC server needs from a running live engine, in one adapter.
+
+Class names, class search, capturing the live input as the target sound, and the
+status figures, all read from the engine's thread-safe controls and metrics.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from instrument.audiofile import resample
+from instrument.errors import DreamSoundError
+from instrument.model.frontend import SAMPLE_RATE
+
+
+def _db(peak: float) -> float:
+    return round(20.0 * math.log10(peak), 1) if peak > 1e-6 else -120.0
+
+
+class LiveInstrument:
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.controls = engine.controls
+        self._captures: set[str] = set()
+        self._count = 0
+        self._lock = threading.Lock()
+        self._iterations: deque[tuple[float, int]] = deque(maxlen=64)
+
+    @property
+    def _dreamer(self) -> Any:
+        if self.engine.dreamer is None:
+            raise DreamSoundError("the model is still loading")
+        return self.engine.dreamer
+
+    def class_name(self, target: int | str) -> tuple[int, str]:
+        index = self._dreamer.class_index(target)
+        return index, self._dreamer.classes[index].name
+
+    def search_classes(self, query: str) -> list[tuple[int, str]]:
+        classes = self._dreamer.classes
+        if query.strip().isdigit() and int(query) < len(classes):
+            return [(int(query), classes[int(query)].name)]
+        return [(c.index, c.name) for c in classes.search(query)]
+
+    def capture_target(self, seconds: float) -> str:
+        """The newest ``seconds`` of live input become the target sound (and ``target_sound``)."""
+        ring, rate = self.engine.ring, self.engine.plan.samplerate
+        frames = int(seconds * rate)
+        if ring.written < frames:
+            raise DreamSoundError(f"only {ring.written / rate:.2f} s of input so far; capture {seconds:g} s later")
+        audio = np.empty(frames, np.float32)
+        ring.read_latest(audio)
+        with self._lock:
+            self._count += 1
+            name = f"capture-{self._count}"
+        self._dreamer.set_target_audio(name, resample(audio, rate, SAMPLE_RATE))
+        self._captures.add(name)
+        self.controls.set("target_sound", name)
+        return name
+
+    def captured_names(self) -> set[str]:
+        return set(self._captures)
+
+    def _rate(self, iterations: int) -> float:
+        """Iterations per second over the last ~2 s (the worker iterates in bursts, one per window)."""
+        now = time.monotonic()
+        self._iterations.append((now, iterations))
+        while len(self._iterations) > 2 and now - self._iterations[0][0] > 2.0:
+            self._iterations.popleft()
+        t0, n0 = self._iterations[0]
+        return round((iterations - n0) / (now - t0), 1) if now > t0 else 0.0
+
+    def status(self) -> dict[str, Any]:
+        m = self.controls.metrics(reset_peaks=False)  # the engine's own status line resets them
+        names = self._dreamer.classes if self.engine.dreamer is not None else None
+
+        def top(prefix: str) -> tuple[int, float, str]:
+            index = int(m.get(f"{prefix}_class", -1))
+            name = names[index].name if names is not None and index >= 0 else "-"
+            return index, float(m.get(f"{prefix}_score", 0.0)), name
+
+        input_class, input_score, input_name = top("input")
+        output_class, output_score, output_name = top("output")
+        return {
+            "input_class": input_class, "input_score": input_score, "input_name": input_name,
+            "output_class": output_class, "output_score": output_score, "output_name": output_name,
+            "input_db": _db(m["input_peak"]), "output_db": _db(m["output_peak"]),
+            "iterations_per_second": self._rate(m["iterations"]),
+            "iterations_per_window": m["iterations_per_window"],
+            "xruns": m["xruns"],
+            "latency": m["latency"] if m["latency"] is not None else 0.0,
+            "recording": m["recording"],
+        }

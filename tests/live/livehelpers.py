@@ -1,0 +1,163 @@
+"""Live-engine test helpers: a JACK server with the dummy driver (real time, no sound card) and helpers.
+
+The JACK server gets a unique name (``JACK_DEFAULT_SERVER``, inherited by
+subprocesses) and is waited for with ``jack_wait -w``. sounddevice uses the
+system PortAudio (Debian ``libportaudio2``, built with JACK); PortAudio only sees
+a JACK server that runs when it initializes, which ``devices.refresh()`` handles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("DREAMSOUND_SHARED", REPO.parent / "shared"))
+WHISTLE = SHARED / "audio" / "whistle.wav"
+SPEECH_AND_CAT = SHARED / "audio" / "speech-and-cat.wav"
+TFLITE = SHARED / "models" / "yamnet.tflite"
+RATE = 48000
+BLOCK = 256
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["DREAMSOUND_YAMNET"] = str(TFLITE)
+
+
+def need(path: Path) -> Path:
+    """Material from ../shared: missing is a failure, never a skip."""
+    if not path.is_file():
+        pytest.fail(f"test material {path} is missing: the tests need ../shared beside the checkout", pytrace=False)
+    return path
+
+
+class JackServer:
+    """A ``jackd -d dummy`` process we started (and stop, by its pid)."""
+
+    def __init__(self, name: str, rate: int = RATE, period: int = BLOCK) -> None:
+        self.name = name
+        self.rate = rate
+        if shutil.which("jackd") is None:
+            pytest.fail("jackd is not installed (Debian package jackd2)", pytrace=False)
+        self.env = dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1")
+        self.log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"jackd-{name}.log", "w+")
+        self.proc = subprocess.Popen(
+            ["jackd", "-n", name, "-d", "dummy", "-r", str(rate), "-p", str(period), "-C", "2", "-P", "2"],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        ready = subprocess.run(["jack_wait", "-w", "-t", "15"], env=self.env, capture_output=True, text=True)
+        if ready.returncode != 0 or self.proc.poll() is not None:
+            self.stop()
+            self.log.seek(0)
+            pytest.fail(f"jackd did not start: {ready.stdout}{ready.stderr}\n{self.log.read()}", pytrace=False)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.log.close()
+
+
+def live_config(**audio_changes):
+    """A LiveConfig for the JACK server: 48 kHz, block 256, plus changes to the audio section."""
+    from instrument.live.engine import LiveConfig
+
+    settings = LiveConfig()
+    audio = dataclasses.replace(settings.audio, **{"samplerate": RATE, "blocksize": BLOCK, **audio_changes})
+    return dataclasses.replace(settings, audio=audio)
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "instrument.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env=env,
+    )
+
+
+def popen_cli(*args: str, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "instrument.cli.main", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
+
+
+def sine(seconds: float, freq: float = 440.0, amplitude: float = 0.5, rate: int = RATE) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+class FakeResult:
+    def __init__(self, audio: np.ndarray) -> None:
+        self.audio = audio
+
+
+class FakeDreamer:
+    """Stands in for the model where a test is about timing, not sound: scales, adds, sleeps, logs."""
+
+    def __init__(self, seconds: float = 0.0, scale: float = 1.0, add: float = 0.0) -> None:
+        import threading
+
+        self.seconds, self.scale, self.add = seconds, scale, add
+        self.means: list[float] = []  # mean of each iteration's result
+        self.steps: list[tuple[int, float]] = []  # (windows published so far, params.step) per iteration
+        self.metrics = None  # set to the engine's Metrics to log which window each iteration belongs to
+        self.calls = 0
+        self._wait = threading.Event()
+
+    def iterate(self, x, params):
+        x = np.asarray(x, np.float32)
+        self.calls += 1
+        if self.seconds:
+            self._wait.wait(self.seconds)  # the model's compute time, not synchronization
+        out = x * self.scale + self.add
+        self.means.append(float(out.mean()))
+        self.steps.append((-1 if self.metrics is None else self.metrics.windows, params.step))
+        return FakeResult(out)
+
+
+class JackCapture:
+    """A JACK client recording what the engine sends to the server (its ``PortAudio:out_0`` port)."""
+
+    def __init__(self, seconds: float, source: str = "PortAudio:out_0") -> None:
+        import jack
+
+        self.buffer = np.empty(int(seconds * RATE), np.float32)
+        self.buffer.fill(0.0)  # touch the pages now, not in the JACK thread
+        self.pos = 0
+        self.client = jack.Client(f"capture-{uuid.uuid4().hex[:6]}", no_start_server=True)
+        self.port = self.client.inports.register("in")
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+        self.client.connect(source, self.port)
+
+    def _process(self, frames: int) -> None:
+        n = min(frames, self.buffer.size - self.pos)
+        if n > 0:
+            self.buffer[self.pos : self.pos + n] = self.port.get_array()[:n]
+            self.pos += n
+
+    def close(self) -> np.ndarray:
+        self.client.deactivate()
+        self.client.close()
+        return self.buffer[: self.pos]
