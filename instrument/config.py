@@ -90,8 +90,16 @@ def _build(section: str, cls: type, values: Any, origin: str) -> Any:
         raise DreamSoundError(f"{origin}: {err}") from err
 
 
+def _register_known_sections() -> None:
+    # The live engine's and the OSC surface's sections live beside their code;
+    # importing them (no TensorFlow) registers them.
+    import instrument.live.settings
+    import instrument.osc.settings  # noqa: F401
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Defaults, overridden by ``path`` (or ``$DREAMSOUND_CONFIG``) when given."""
+    _register_known_sections()
     path = path or os.environ.get(ENV_CONFIG)
     raw: dict[str, Any] = {}
     origin = "built-in defaults"
@@ -115,4 +123,5 @@ def load_config(path: str | Path | None = None) -> Config:
 
 def defaults_as_dict() -> dict[str, dict[str, Any]]:
     """Every section's defaults, as plain data (compared with ``config.yaml`` in tests)."""
+    _register_known_sections()
     return {name: dataclasses.asdict(cls()) for name, cls in SECTIONS.items()}

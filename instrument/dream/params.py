@@ -28,7 +28,7 @@ class DreamParams:
     target_class: int | str | None = None  # index, name, or None for the window's own top class
     target_sound: str | None = None
     flip: bool = False
-    iterations: int = 10
+    iterations: int = 20
     filter_fft: int = 1024
     filter_hop: int = 256
     power: float = 0.125

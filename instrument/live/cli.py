@@ -10,6 +10,7 @@ from typing import Any
 
 from instrument.errors import DreamSoundError
 from instrument.live import settings as _settings  # noqa: F401  (registers the config sections)
+from instrument.osc import settings as _osc_settings  # noqa: F401  (registers the osc: section)
 
 
 def register(subparsers: Any) -> None:
@@ -35,6 +36,9 @@ def register(subparsers: Any) -> None:
     run.add_argument("--record", metavar="DIR", help="record the dry input, the output and a parameter log into DIR")
     run.add_argument("--headless", action="store_true", help="no live status line: periodic log lines instead")
     run.add_argument("--duration", metavar="S", type=float, help="stop cleanly after S seconds")
+    run.add_argument("--preset", metavar="N", type=int, help="start with preset N (osc.presets_file)")
+    run.add_argument("--osc-port", metavar="PORT", type=int, help="OSC port (default osc.port, 9000)")
+    run.add_argument("--no-osc", action="store_true", help="no OSC control surface")
     run.set_defaults(handler=run_command)
 
     devices = subparsers.add_parser("devices", help="list the audio devices PortAudio sees")
@@ -100,11 +104,43 @@ def status_text(m: dict[str, Any]) -> str:
     )
 
 
+def _osc(args: argparse.Namespace, settings: Any, engine: Any) -> tuple[list[Any], Any]:
+    """The OSC surface to run beside the engine (none with --no-osc or osc.enabled: false)."""
+    from instrument.osc.settings import OscSettings
+
+    osc = settings.config.extra.get("osc") or OscSettings()
+    if args.osc_port is not None:
+        osc = dataclasses.replace(osc, port=args.osc_port)
+    if args.no_osc or not osc.enabled:
+        return [], osc
+    from instrument.osc.service import OscService
+
+    return [OscService(engine, osc)], osc
+
+
+def _preset_loader(number: int | None, osc: Any):
+    if number is None:
+        return None
+    from instrument.osc.namespace import preset_number
+    from instrument.osc.presets import PresetStore
+
+    store = PresetStore(osc.presets_file)
+    values = store.load(preset_number([number]))  # a clear error now, before any audio
+
+    def apply(engine: Any) -> None:
+        engine.controls.set_many(values)
+        engine.log(f"preset {number} loaded from {store.path}")
+
+    return apply
+
+
 def run_command(args: argparse.Namespace) -> int:
     from instrument.live.engine import Engine
 
     settings = build_settings(args)
     engine = Engine(settings)
+    services, osc = _osc(args, settings, engine)
+    on_ready = _preset_loader(args.preset, osc)
     headless = settings.live.headless
     duration = settings.live.duration
     tty = sys.stderr.isatty() and not headless
@@ -122,13 +158,13 @@ def run_command(args: argparse.Namespace) -> int:
             engine.settings = dataclasses.replace(
                 settings, live=dataclasses.replace(settings.live, status_interval=0.25)
             )
-            code = engine.run(duration, reporter)
+            code = engine.run(duration, reporter, on_ready, services)
     else:
 
         def reporter(m: dict[str, Any]) -> None:
             print(f"dreamsound: {status_text(m)}", file=sys.stderr, flush=True)
 
-        code = engine.run(duration, reporter)
+        code = engine.run(duration, reporter, on_ready, services)
     summary = engine.controls.metrics(reset_peaks=False)
     summary["exit_reason"] = engine.exit_reason
     summary["takes"] = [str(p) for take in engine.takes for p in [*take.paths, take.log_path]]

@@ -163,33 +163,51 @@ class Controls:
     # --- writing -----------------------------------------------------------------------
     def set(self, name: str, value: Any) -> Any:
         """Validate and apply one change; returns the accepted value. Raises DreamSoundError if refused."""
+        return self.set_many({name: value})[name]
+
+    def set_many(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Validate every change, then apply them all in one swap (a preset), or none if one is refused.
+
+        The worker reads one snapshot per iteration, so it never sees half a preset.
+        """
         with self._lock:
             snap = self._snapshot
-            if name in LIVE_RANGES:
-                bounds = LIVE_RANGES[name]
-                if bounds is None:
-                    accepted: Any = _as_bool(name, value)
+            accepted: dict[str, Any] = {}
+            live_changes: dict[str, Any] = {}
+            param_changes: dict[str, Any] = {}
+            for name, value in changes.items():
+                if name in LIVE_RANGES:
+                    bounds = LIVE_RANGES[name]
+                    if bounds is None:
+                        accepted[name] = _as_bool(name, value)
+                    else:
+                        accepted[name] = _as_float(name, value)
+                        low, high = bounds
+                        if not low <= accepted[name] <= high:
+                            raise DreamSoundError(
+                                f"{name} {accepted[name]:g} is out of range; allowed: {low:g} to {high:g}"
+                            )
+                    live_changes[name] = accepted[name]
+                elif name in DreamParams.field_names():
+                    accepted[name] = param_changes[name] = self._coerce_param(name, value)
+                elif name in METRIC_NAMES:
+                    raise DreamSoundError(f"{name} is a metric and read-only")
                 else:
-                    accepted = _as_float(name, value)
-                    low, high = bounds
-                    if not low <= accepted <= high:
-                        raise DreamSoundError(f"{name} {accepted:g} is out of range; allowed: {low:g} to {high:g}")
-                new = dataclasses.replace(snap, **{name: accepted})
-            elif name in DreamParams.field_names():
-                accepted = self._coerce_param(name, value)
-                params = snap.params.replace(**{name: accepted})
+                    raise DreamSoundError(
+                        f"unknown parameter {name!r}; parameters: {', '.join(self.parameter_names())}"
+                    )
+            new = dataclasses.replace(snap, **live_changes)
+            if param_changes:
+                params = snap.params.replace(**param_changes)
                 if self._validate is not None:
                     self._validate(params)
-                new = dataclasses.replace(snap, params=params)
-            elif name in METRIC_NAMES:
-                raise DreamSoundError(f"{name} is a metric and read-only")
-            else:
-                raise DreamSoundError(f"unknown parameter {name!r}; parameters: {', '.join(self.parameter_names())}")
+                new = dataclasses.replace(new, params=params)
             self._snapshot = new
             self.fast = self._fast(new)
             listeners = list(self._listeners)
-        for listener in listeners:
-            listener(name, accepted)
+        for name, value in accepted.items():
+            for listener in listeners:
+                listener(name, value)
         return accepted
 
     def update(self, **changes: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from instrument.live.recorder import Recorder
 from instrument.live.ringbuffer import RingBuffer
 from instrument.live.settings import AudioSettings, LiveSettings, RecordSettings
 from instrument.live.worker import DreamWorker
-from instrument.model.frontend import WINDOW_SECONDS
+from instrument.model.frontend import WINDOW_SAMPLES, WINDOW_SECONDS
 
 Reporter = Callable[[dict[str, Any]], None]
 
@@ -116,6 +116,8 @@ class Engine:
         Compiling holds Python's GIL for 10-20 ms in one piece, long enough to make the audio callback
         miss a 5 ms block; done here, switching mode or flip during the performance is glitch-free.
         """
+        if hasattr(self.dreamer, "scores"):  # the worker's status classification
+            self.dreamer.scores(np.zeros((2, WINDOW_SAMPLES), np.float32))
         if not self.settings.live.precompile or not hasattr(self.dreamer, "step"):
             return
         from types import SimpleNamespace
@@ -404,18 +406,37 @@ class Engine:
                 self._stop.wait(1.0)
         return False
 
-    def run(self, duration: float | None = None, reporter: Reporter | None = None) -> int:
-        """prepare, start, wait (SIGINT/SIGTERM stop cleanly), stop; returns an exit code."""
+    def run(
+        self,
+        duration: float | None = None,
+        reporter: Reporter | None = None,
+        on_ready: Callable[[Engine], None] | None = None,
+        services: Sequence[Any] = (),
+    ) -> int:
+        """prepare, start, wait (SIGINT/SIGTERM stop cleanly), stop; returns an exit code.
+
+        ``on_ready(engine)`` runs once the model is loaded, before audio starts (a
+        preset from the command line); ``services`` (``start() -> str`` and ``stop()``,
+        e.g. the OSC surface) run while the audio runs.
+        """
         self.prepare()
+        if on_ready is not None:
+            on_ready(self)
         handlers = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 handlers[sig] = signal.signal(sig, lambda num, frame: self.request_stop(signal.Signals(num).name))
+        started: list[Any] = []
         try:
+            for service in services:  # before the audio: a busy OSC port is an error, not a hiccup
+                self.log(service.start())
+                started.append(service)
             self.start()
             return self.wait(duration, reporter)
         finally:
             self.stop()
+            for service in reversed(started):
+                service.stop()
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
 

@@ -46,6 +46,9 @@ class Metrics:
         self.last_window_iterations = 0
         self.worker_errors = 0
         self.last_worker_error = ""
+        # Top class of the newest input window and of its dream (-1: none yet).
+        self.input_class, self.input_score = -1, 0.0
+        self.output_class, self.output_score = -1, 0.0
         self._cycles = np.zeros(HISTORY, np.float64)
         self._per_window = np.zeros(HISTORY, np.float64)
         self._iter_seconds = np.zeros(HISTORY, np.float64)
@@ -136,6 +139,10 @@ class Metrics:
             "cycle_ms_median": round(float(np.median(cycles)) * 1000, 2) if n else None,
             "cycle_ms_p99": round(float(np.percentile(cycles, 99)) * 1000, 2) if n else None,
             "worker_errors": self.worker_errors,
+            "input_class": self.input_class,
+            "input_score": round(self.input_score, 4),
+            "output_class": self.output_class,
+            "output_score": round(self.output_score, 4),
             "recording": self.recording,
             "recorded_seconds": round(self.recorded_seconds, 3),
             "record_error": self.record_error,

@@ -143,6 +143,18 @@ class DreamWorker(threading.Thread):
         if self.ring.written > boundary:
             self.metrics.late_windows += 1
         self.metrics.add_cycle(time.perf_counter() - t0, count)
+        self._classify(x16, y16)
+
+    def _classify(self, dry: np.ndarray, dreamed: np.ndarray) -> None:
+        """Top class of the input and of its dream, for the status (after publishing: off the output's clock)."""
+        scores_of = getattr(self.dreamer, "scores", None)
+        if scores_of is None:
+            return
+        scores = scores_of(np.stack([dry, dreamed]))
+        top = scores.argmax(axis=1)
+        m = self.metrics
+        m.input_class, m.input_score = int(top[0]), float(scores[0, top[0]])
+        m.output_class, m.output_score = int(top[1]), float(scores[1, top[1]])
 
     def run(self) -> None:
         self.metrics.worker_started = time.monotonic()

@@ -12,11 +12,7 @@ import time
 from collections import deque
 from typing import Any
 
-import numpy as np
-
-from instrument.audiofile import resample
 from instrument.errors import DreamSoundError
-from instrument.model.frontend import SAMPLE_RATE
 
 
 def _db(peak: float) -> float:
@@ -50,16 +46,10 @@ class LiveInstrument:
 
     def capture_target(self, seconds: float) -> str:
         """The newest ``seconds`` of live input become the target sound (and ``target_sound``)."""
-        ring, rate = self.engine.ring, self.engine.plan.samplerate
-        frames = int(seconds * rate)
-        if ring.written < frames:
-            raise DreamSoundError(f"only {ring.written / rate:.2f} s of input so far; capture {seconds:g} s later")
-        audio = np.empty(frames, np.float32)
-        ring.read_latest(audio)
         with self._lock:
             self._count += 1
             name = f"capture-{self._count}"
-        self._dreamer.set_target_audio(name, resample(audio, rate, SAMPLE_RATE))
+        self.engine.capture_target(name, seconds)
         self._captures.add(name)
         self.controls.set("target_sound", name)
         return name

@@ -92,7 +92,9 @@ class Discovery:
                 "set osc.oscquery_port, or osc.oscquery: false"
             ) from err
         self.http.RequestHandlerClass.log_message = lambda *a, **k: None
-        threading.Thread(target=self.http.serve_forever, name="oscquery", daemon=True).start()
+        threading.Thread(
+            target=self.http.serve_forever, kwargs={"poll_interval": 0.05}, name="oscquery", daemon=True
+        ).start()
         if self.settings.zeroconf:
             service = OSCQueryService(self.space, "DreamSound Live", self.port, self.host_info.osc_port,
                                       self.settings.host)

@@ -230,11 +230,7 @@ class OscServer:
         unknown = [k for k in values if k not in known and k not in self.controls.parameter_names()]
         if unknown:
             raise DreamSoundError(f"preset has unknown parameters: {', '.join(unknown)}")
-        apply_all = getattr(self.controls, "set_many", None)
-        if apply_all is not None:
-            apply_all(values)
-        else:
-            self.controls.update(**values)
+        self.controls.set_many(values)
 
     def send_all_values(self, destination: tuple[str, int]) -> None:
         for parameter in ns.PARAMETERS:

@@ -19,9 +19,10 @@ HEADER_BYTES = 58  # our WAV header: RIFF + fmt (18) + fact + data
 
 
 def quick(tmp_path: Path) -> list[str]:
-    """``--config`` for runs that keep one mode: skip compiling the others (3 s) to keep the tests short."""
+    """``--config`` for runs that keep one mode: skip compiling the others (3 s) to keep the tests short;
+    no OSC surface (its own test is in test_osc_live), so no fixed port is needed."""
     path = tmp_path / "quick.yaml"
-    path.write_text("live:\n  precompile: false\n", encoding="utf-8")
+    path.write_text("live:\n  precompile: false\nosc:\n  enabled: false\n", encoding="utf-8")
     return ["--config", str(path)]
 
 

@@ -28,7 +28,7 @@ from instrument.live.engine import Engine
 from instrument.osc.service import OscService
 from instrument.osc.settings import OscSettings
 
-from .livehelpers import REPO, SPEECH_AND_CAT, live_config, need
+from .livehelpers import REPO, SPEECH_AND_CAT, live_config, need, popen_cli
 
 
 def free_udp_port() -> int:
@@ -290,7 +290,8 @@ def test_fuzz_thousands_of_random_and_malformed_packets_during_playback(playing,
     assert counts["accepted"] - counts_before["accepted"] <= 1 + (counts["refused"] - counts_before["refused"])
     step = engine.controls.params.step
     assert step == pytest.approx(0.077)
-    assert engine.controls.snapshot() == dataclasses.replace(state_before, params=state_before.params.replace(step=step))
+    expected = dataclasses.replace(state_before, params=state_before.params.replace(step=step))
+    assert engine.controls.snapshot() == expected
     assert 3000 / elapsed > 1000
     audio_untouched(engine)
 
@@ -367,3 +368,42 @@ def test_presets_file_survives_a_failed_save(tmp_path, monkeypatch):
         store.save(2, {"threshold": 0.9})
     assert (tmp_path / "presets.yaml").read_bytes() == good
     assert [p.name for p in Path(tmp_path).iterdir()] == ["presets.yaml"]
+
+
+def test_dreamsound_run_serves_osc_and_starts_from_a_preset(jack, tmp_path):
+    """The real command: `dreamsound run --preset 2` with OSC, driven like a patch would, then SIGTERM."""
+    import signal
+
+    from instrument.osc.presets import PresetStore
+
+    PresetStore(tmp_path / "presets.yaml").save(2, {"threshold": 0.66, "mode": "deepdream"})
+    port, feedback = free_udp_port(), free_udp_port()
+    config = tmp_path / "live.yaml"
+    config.write_text(
+        f"live: {{precompile: false}}\nosc: {{port: {port}, feedback_port: {feedback}, oscquery_port: 0,"
+        f" presets_file: {tmp_path / 'presets.yaml'}}}\n"
+    )
+    proc = popen_cli("--config", str(config), "run", "--input-file", str(need(SPEECH_AND_CAT)), "--loop",
+                     "--headless", "--duration", "60", "--preset", "2")
+    client = Client(("127.0.0.1", port))
+    try:
+        reply = None
+        deadline = time.monotonic() + 60
+        while reply is None and time.monotonic() < deadline and proc.poll() is None:
+            client.send("/dream/threshold")  # a bare address asks for the value
+            try:
+                reply = client.expect("/dream/threshold", timeout=1.0)
+            except (AssertionError, ConnectionRefusedError):
+                continue  # the model is still loading: the server starts with the audio
+        assert reply == [pytest.approx(0.66)], proc.poll()
+        client.send("/dream/mode")
+        assert client.expect("/dream/mode") == [1, "deepdream"]
+        client.send("/dream/step", (0.2, "f"))
+        assert client.expect("/dream/step") == [pytest.approx(0.2)]
+    finally:
+        client.close()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert f"OSC on 127.0.0.1:{port}" in err and "preset 2 loaded" in err
+    assert json.loads(out.strip().splitlines()[-1])["xruns"] == 0
