@@ -85,6 +85,10 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, help="iterations per window (default: config/defaults)")
     parser.add_argument("--server", help="use this running JACK server instead of starting one")
     parser.add_argument("--config", help="dreamsound config file")
+    parser.add_argument(
+        "--baseline-seconds", type=float, default=30.0,
+        help="first run the same engine without dreaming (pass-through, no TensorFlow) this long, for comparison",
+    )
     args = parser.parse_args()
     if not Path(args.input).is_file():
         raise SystemExit(f"input recording {args.input} not found (needs ../shared/audio or --input)")
@@ -108,6 +112,32 @@ def main() -> int:
             jack.terminate()
             jack.wait(10)
             sd._initialize()
+
+
+class PassThrough:
+    """The plain baseline: the same engine, callback and worker timing, but no model."""
+
+    class Result:
+        def __init__(self, audio):
+            self.audio = audio
+
+    def iterate(self, x, params):
+        return self.Result(x)
+
+
+def passthrough_baseline(settings, seconds: float) -> dict:
+    """xruns and the slowest callback of the engine when it does not dream (same server, same input)."""
+    from instrument.live.engine import Engine
+
+    engine = Engine(settings, dreamer=PassThrough(), log=lambda m: None)
+    engine.prepare()
+    engine.start()
+    try:
+        engine.wait(seconds)
+    finally:
+        engine.stop()
+    m = engine.controls.metrics(reset_peaks=False)
+    return {"seconds": seconds, "xruns": m["xruns"], "callback_ms_max": m["callback_ms_max"]}
 
 
 def soak(args: argparse.Namespace, rate: int, period: int) -> int:
@@ -173,6 +203,8 @@ def soak(args: argparse.Namespace, rate: int, period: int) -> int:
         engine.stop()
     rss.append((round(time.monotonic() - started, 1), round(rss_mb(), 1)))
     m = engine.controls.metrics(reset_peaks=False)
+    # After the soak, so "time to first dreamed sound" counts from this script's start.
+    baseline_run = passthrough_baseline(settings, args.baseline_seconds) if args.baseline_seconds > 0 else None
     iteration_s = m["iteration_ms"] / 1000
     lead_s = engine.worker.lead / rate if engine.worker else float("nan")
     baseline = rss[1][1] if len(rss) > 2 else rss[0][1]  # after the first 10 s (buffers, caches warm)
@@ -197,6 +229,7 @@ def soak(args: argparse.Namespace, rate: int, period: int) -> int:
         "slow_gc_during_run": slow_gc[-20:],
         "slow_gc_count": len(slow_gc),
         "callback_ms_max": m["callback_ms_max"],
+        "baseline_passthrough": baseline_run,
         "windows": len(cycles),
         "late_windows": m["late_windows"],
         "held_grains": m["held_grains"],
