@@ -6,6 +6,10 @@ Packages, one job each:
   class names) and where its weights come from (hub, h5, tflite, fetch).
 - ``instrument.dream``  the DreamSound functions (loss, gradient, modes, spectral
   filters), the compiled iteration step and the offline ``render``.
+- ``instrument.live``   the live audio engine: callback, ring buffer, dream worker,
+  glitch-free output, limiter, metrics, controls, rehearsal recording.
+- ``instrument.osc``    the OSC control surface for Pure Data and Max (namespace,
+  server, feedback, presets, OSCQuery).
 - ``instrument.cli``    the ``dreamsound`` command line.
 """
 
