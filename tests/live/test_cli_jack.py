@@ -193,7 +193,8 @@ def test_every_run_option_can_come_from_the_config_file(jack, tmp_path: Path) ->
     config.write_text(
         f"audio:\n  input_file: {need(WHISTLE)}\n  samplerate: 48000\n  blocksize: 256\n  output_channels: 1\n"
         f"live:\n  headless: true\n  duration: 1.5\n  mix: 0.5\n  precompile: false\n"
-        f"record:\n  enabled: true\n  dir: {tmp_path / 'takes'}\n",
+        f"record:\n  enabled: true\n  dir: {tmp_path / 'takes'}\n"
+        f"osc:\n  enabled: false\n",  # no fixed port needed here
         encoding="utf-8",
     )
     result = run_cli("--config", str(config), "run")
