@@ -89,7 +89,7 @@ def _as_float(name: str, value: Any) -> float:
 def _as_int(name: str, value: Any) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and value.strip().removeprefix("-").isdigit():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise DreamSoundError(f"{name} {value!r} must be a whole number")
@@ -207,7 +207,10 @@ class Controls:
             listeners = list(self._listeners)
         for name, value in accepted.items():
             for listener in listeners:
-                listener(name, value)
+                try:
+                    listener(name, value)
+                except Exception as err:  # the change is made: a listener's trouble must not undo or hide it
+                    self.metrics_source.last_worker_error = f"listener for {name}: {type(err).__name__}: {err}"
         return accepted
 
     def update(self, **changes: Any) -> dict[str, Any]:

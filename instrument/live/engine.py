@@ -172,7 +172,7 @@ class Engine:
         audio, live = self.settings.audio, self.settings.live
         rate = self.plan.samplerate
         window = round(WINDOW_SECONDS * rate)
-        hop = round(window * (1.0 - live.overlap))
+        hop = max(round(window * (1.0 - live.overlap)), (window + 1) // 2)  # fade <= hop at any rate
         max_block = max(8192, audio.blocksize * 4)
         self.ring = RingBuffer(max(4 * window, 2 * rate))
         self.record_ring = RingBuffer(int(self.settings.record.buffer_seconds * rate), channels=2)
@@ -279,6 +279,7 @@ class Engine:
         self._stop_recording()
         if hasattr(self, "_switch_interval"):
             sys.setswitchinterval(self._switch_interval)
+            gc.unfreeze()
 
     # --- recording ---------------------------------------------------------------------
     def _on_change(self, name: str, value: Any) -> None:
@@ -290,8 +291,8 @@ class Engine:
 
     def _start_recording(self) -> None:
         with self._record_lock:
-            if self.recorder is not None and self.recorder.active:
-                return
+            if self._stop.is_set() or (self.recorder is not None and self.recorder.active):
+                return  # stopping: a late /dream/record 1 must not start a take nobody closes
             assert self.plan is not None
             recorder = Recorder(
                 self.settings.record.dir,

@@ -122,16 +122,17 @@ class Limiter:
 
     def __init__(self, samplerate: int, max_block: int, release_seconds: float = 0.25) -> None:
         self.gain = 1.0
-        self._ramp = np.linspace(0.0, 1.0, max_block + 1, dtype=np.float32)[1:]
+        self._index = np.arange(1, max_block + 1, dtype=np.float32)  # 1..n: the ramp ends at the block's end
         self._tmp = touched_zeros(max_block)
         self._release_per_frame = 1.0 / (release_seconds * samplerate)
 
     def process(self, x: np.ndarray, ceiling: float) -> float:
-        """Limit ``x`` in place to ``|x| <= ceiling``; returns the block's peak before limiting."""
+        """Limit ``x`` in place to ``|x| <= ceiling``; returns the block's peak before limiting (inf/NaN if the
+        block held non-finite samples, which are silenced)."""
         n = x.shape[0]
         tmp = self._tmp[:n]
         np.abs(x, out=tmp)
-        peak = float(tmp.max()) if n else 0.0
+        peak = raw_peak = float(tmp.max()) if n else 0.0
         if not peak < 3.0e38:  # NaN or Inf somewhere: silence them (rare; allocation acceptable here)
             np.copyto(x, 0.0, where=~np.isfinite(x))
             np.abs(x, out=tmp)
@@ -140,10 +141,11 @@ class Limiter:
         start = self.gain
         end = wanted if wanted < start else min(wanted, start + self._release_per_frame * n)
         if start != 1.0 or end != 1.0:
-            ramp = self._ramp[:n]
-            np.multiply(ramp, end - start, out=tmp)
+            # The gain moves from start to end across this block (no step at the next block's start);
+            # samples above the ceiling before it gets there are caught by the clip below.
+            np.multiply(self._index[:n], (end - start) / n, out=tmp)
             tmp += start
             x *= tmp
         self.gain = end
         np.clip(x, -ceiling, ceiling, out=x)
-        return peak
+        return raw_peak

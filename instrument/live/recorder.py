@@ -145,6 +145,9 @@ class Recorder:
             self._writer = self._open_part()
             self._log = open(self.log_path, "w", encoding="utf-8")
         except OSError as err:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
             raise DreamSoundError(f"cannot record into {self.directory}: {err.strerror or err}") from err
         self._start_frame = self._pos = self.ring.written
         self._write_log(

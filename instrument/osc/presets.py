@@ -36,7 +36,10 @@ class PresetStore:
         presets = data.get("presets", {}) if isinstance(data, dict) else None
         if not isinstance(presets, dict):
             raise DreamSoundError(f"presets file {self.path} must hold a 'presets:' mapping of numbers to settings")
-        return {int(k): dict(v) for k, v in presets.items() if isinstance(v, dict)}
+        try:
+            return {int(k): dict(v) for k, v in presets.items() if isinstance(v, dict)}
+        except (TypeError, ValueError) as err:
+            raise DreamSoundError(f"presets file {self.path}: preset numbers must be whole numbers ({err})") from err
 
     def load(self, number: int) -> dict[str, Any]:
         presets = self.read_all()

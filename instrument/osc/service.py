@@ -27,6 +27,7 @@ class OscService:
             try:
                 self.discovery.start()
             except Exception:
+                self.discovery.stop()
                 self.server.stop()
                 raise
             line += f", OSCQuery on http://{host}:{self.discovery.port}"

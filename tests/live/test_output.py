@@ -217,3 +217,21 @@ def test_callback_uses_the_selected_input_channels_mixed_down() -> None:
         cb = _callback(mix=0.0, channels=channels)
         cb(indata, outdata, 256, None, None)
         np.testing.assert_allclose(outdata, expected, atol=1e-6)
+
+
+def test_limiter_gain_reaches_its_target_within_the_block_and_counts_non_finite() -> None:
+    from instrument.live.output import Limiter
+
+    limiter = Limiter(48000, 8192)
+    loud = np.full(256, 2.0, np.float32)
+    assert limiter.process(loud, 0.5) == 2.0
+    assert limiter.gain == pytest.approx(0.25)
+    # The ramp ends at the block's end: the last sample carries the new gain, not a clip of the old.
+    assert loud[-1] == pytest.approx(0.5) and loud[0] == pytest.approx(0.5)
+    nan_block = np.array([np.nan, 0.1], np.float32)
+    assert not limiter.process(nan_block, 0.5) < 3.0e38
+    assert np.all(np.isfinite(nan_block))
+    # Releasing: the block ends exactly at the new gain, so the next block starts where this one ended.
+    quiet = np.full(256, 0.1, np.float32)
+    limiter.process(quiet, 0.5)
+    assert quiet[-1] == pytest.approx(0.1 * limiter.gain, rel=1e-4)

@@ -72,3 +72,23 @@ def test_every_reply_of_the_namespace_has_numbers_first():
         args = ns.reply(parameter, sample, lambda v: (int(v), "Dog"))
         tags = _tags(message(parameter.path, args))
         assert tags.lstrip("if") in ("", "s"), (parameter.path, tags)
+
+
+def test_a_huge_unknown_address_is_refused_without_stopping_the_server():
+    """Error replies echo the address: they are cut so the reply still fits one packet."""
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    from instrument.live.controls import Controls
+    from instrument.osc.server import OscServer
+    from instrument.osc.settings import OscSettings
+
+    class Nothing:
+        controls = Controls()
+
+    server = OscServer(Nothing(), OscSettings(port=0, status_rate=0, oscquery=False))
+    server.start()
+    try:
+        server.handle_packet(OscMessageBuilder("/dream/" + "x" * 9000).build().dgram, ("127.0.0.1", 9))
+        assert server.counts["refused"] == 1
+    finally:
+        server.stop()
