@@ -18,7 +18,9 @@ builds (once) another concrete function; ``warm_up`` builds it ahead of time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -61,7 +63,7 @@ class DreamStep:
         self.length = length
         self._compiled: dict[tuple, tf.types.experimental.ConcreteFunction] = {}
 
-    def iteration_function(self, layer: str, mode: str, flip: bool, fft: int, hop: int):
+    def iteration_function(self, layer: str, mode: str, flip: bool, fft: int, hop: int) -> Callable[..., tuple]:
         """The plain Python iteration (runs eagerly as is; ``_build`` compiles it)."""
         spectral = Spectral(fft, hop, self.length)
         model = self.model
@@ -109,7 +111,7 @@ class DreamStep:
             tf.TensorSpec([1, frames, bins], tf.complex64),
         )
 
-    def function_for(self, params: DreamParams):
+    def function_for(self, params: DreamParams) -> Any:  # a ConcreteFunction
         key = (params.layer, params.mode, params.flip, params.filter_fft, params.filter_hop)
         if key not in self._compiled:
             self._compiled[key] = self._build(*key)

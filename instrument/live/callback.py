@@ -8,6 +8,7 @@ Exceptions are caught (the block is silenced and counted) so the stream survives
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -139,7 +140,7 @@ class AudioCallback:
         self._frame += n
         self.metrics.frames = self._frame
 
-    def __call__(self, indata, outdata, frames, time_info, status) -> None:
+    def __call__(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         t0 = time.perf_counter()
         metrics = self.metrics
         metrics.callbacks += 1

@@ -56,7 +56,7 @@ def _channels(text: str | None) -> tuple[int, ...] | None:
     return values
 
 
-def build_settings(args: argparse.Namespace):
+def build_settings(args: argparse.Namespace) -> Any:  # LiveConfig
     from instrument.live.engine import LiveConfig
 
     settings = LiveConfig.load(getattr(args, "config", None))

@@ -14,7 +14,7 @@ from typing import Any
 from instrument.errors import DreamSoundError
 
 
-def sounddevice():
+def sounddevice() -> Any:  # the sounddevice module
     """Import sounddevice, with a clear error when PortAudio is missing."""
     try:
         import sounddevice as sd

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from instrument.model.frontend import SAMPLE_RATE, WINDOW_SAMPLES
 
 
 class Iterator(Protocol):
-    def iterate(self, x: np.ndarray, params: DreamParams): ...
+    def iterate(self, x: np.ndarray, params: DreamParams) -> Any: ...  # a result with .audio
 
 
 def fit_length(x: np.ndarray, n: int) -> np.ndarray:
