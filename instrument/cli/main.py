@@ -39,9 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from instrument.model.runtime import quiet_tensorflow_logs
+    from instrument.model.runtime import prepare_tensorflow_environment
 
-    quiet_tensorflow_logs()
+    prepare_tensorflow_environment()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
