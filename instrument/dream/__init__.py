@@ -5,7 +5,8 @@ hard-cut spectral filters, the compiled iteration step, and the offline render.
 - ``params``    the parameters and their allowed values (shared with config and OSC)
 - ``spectral``  STFT / inverse STFT and the hard-cut mask
 - ``objective`` what is maximized on a layer or a class
-- ``step``      one iteration (gradient -> mode -> safe amplitude), compiled
+- ``step``      one iteration of a batch of windows (gradient -> mode -> safe amplitude), compiled
+- ``buffer``    one iteration of a whole buffer, windows at jittered offsets, one gradient
 - ``render``    windows with overlap, N iterations each, overlap-add
 - ``plots``     the paper-style figures
 """
