@@ -105,19 +105,22 @@ def plot_class_track(
     for index in [*extra_classes, *after.top(3), *before.top(3)]:
         if int(index) >= 0 and int(index) not in chosen:
             chosen.append(int(index))
+    from instrument.model.frontend import WINDOW_SECONDS
+
+    half = WINDOW_SECONDS / 2  # plotted at each window's centre
     fig, ax = plt.subplots(figsize=(11, 4.5), constrained_layout=True)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for n, index in enumerate(chosen[:8]):
         color = colors[n % len(colors)]
-        ax.plot(after.times, after.scores[:, index], color=color, lw=2, label=f"{class_names[index]} (output)")
+        ax.plot(after.times + half, after.scores[:, index], color=color, lw=2, label=f"{class_names[index]} (output)")
         ax.plot(
-            before.times, before.scores[:, index], color=color, lw=1, ls="--", label=f"{class_names[index]} (input)"
+            before.times + half, before.scores[:, index], color=color, lw=1, ls="--", label=f"{class_names[index]} (input)"
         )
     for at, label in marks or []:
         ax.axvline(at, color="k", lw=0.8, alpha=0.6)
         ax.text(at, 1.02, label, rotation=0, fontsize=7, va="bottom", ha="left", transform=ax.get_xaxis_transform())
     ax.set_ylim(0, 1)
-    ax.set_xlabel("window start (s), 0.1 s grid from 0.05 s: not the dreamed offsets")
+    ax.set_xlabel("time (s): centre of each 0.975 s window, on a 0.1 s grid the dream did not use")
     ax.set_ylabel("YAMNet score")
     ax.set_title(title, pad=18 if marks else 6)
     ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
