@@ -112,10 +112,9 @@ def plot_class_track(
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for n, index in enumerate(chosen[:8]):
         color = colors[n % len(colors)]
-        ax.plot(after.times + half, after.scores[:, index], color=color, lw=2, label=f"{class_names[index]} (output)")
-        ax.plot(
-            before.times + half, before.scores[:, index], color=color, lw=1, ls="--", label=f"{class_names[index]} (input)"
-        )
+        name = class_names[index]
+        ax.plot(after.times + half, after.scores[:, index], color=color, lw=2, label=f"{name} (output)")
+        ax.plot(before.times + half, before.scores[:, index], color=color, lw=1, ls="--", label=f"{name} (input)")
     for at, label in marks or []:
         ax.axvline(at, color="k", lw=0.8, alpha=0.6)
         ax.text(at, 1.02, label, rotation=0, fontsize=7, va="bottom", ha="left", transform=ax.get_xaxis_transform())
