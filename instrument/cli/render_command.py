@@ -85,7 +85,7 @@ def render_file(args: argparse.Namespace) -> int:
         result = render(
             dreamer, audio, rate, params, seed=seed, layout=layout, progress=lambda n: progress.advance(task, n),
         )
-    write_audio_atomic(out_path, result.audio, rate)
+    write_audio_atomic(out_path, result.audio, rate, subtype=_same_subtype(args.input, out_path))
     if args.plot:
         target = dreamer.class_index(params.target_class)
         label = dreamer.classes[target].name if target >= 0 else "auto (top class)"
@@ -113,3 +113,13 @@ def render_file(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _same_subtype(source: str, out_path: Path) -> str | None:
+    """The input's sample format when the output has the input's file type (a float file stays float)."""
+    import soundfile as sf
+
+    info = sf.info(source)
+    if Path(source).suffix.lower() != out_path.suffix.lower():
+        return None
+    return info.subtype if sf.check_format(info.format, info.subtype) else None

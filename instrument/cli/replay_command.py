@@ -109,7 +109,7 @@ def replay_take(args: argparse.Namespace) -> int:
         note(problem)
     if take.recovered_frames:
         note(f"{take.parts[-1].name} was cut short; replaying all {take.audio.shape[0]} frames it holds")
-    write_audio_atomic(out_path, result.audio, result.samplerate)
+    write_audio_atomic(out_path, result.audio, result.samplerate, subtype=_float_subtype(out_path))
     if args.plot:
         names = dreamer.classes.names
         targets = {dreamer.class_index(r["params"]["target_class"]) for r in result.summary["regions"]}
@@ -129,3 +129,11 @@ def replay_take(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _float_subtype(path: Path) -> str | None:
+    """32-bit float where the format has it (a take is float; a replay keeps its resolution)."""
+    import soundfile as sf
+
+    kind = path.suffix.lstrip(".").upper()
+    return "FLOAT" if kind in sf.available_formats() and sf.check_format(kind, "FLOAT") else None

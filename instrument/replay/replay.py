@@ -167,7 +167,7 @@ def _with_sound(params: DreamParams, take: Take, options: ReplayOptions, line: i
             return params.replace(target_sound=str(path))
     if params.mode != "target":
         return params.replace(target_sound=None)
-    where = f"line {line} of {take.log_path.name}" if line else f"the start of {take.log_path.name}"
+    where = f"region from line {line} of {take.log_path.name}" if line else f"start of {take.log_path.name}"
     looked = ", ".join(str(p) for p in candidates) + f", {take.directory}/{take.stem}.target.*"
     raise DreamSoundError(f"target sound {name!r} ({where}) not found; looked in: {looked}")
 

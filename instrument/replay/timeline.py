@@ -20,7 +20,7 @@ from typing import Any
 
 from instrument.dream.params import MAX_ITERATIONS, DreamParams
 from instrument.errors import DreamSoundError
-from instrument.replay.log import IGNORED_NAMES, LIVE_NAMES, TakeLog
+from instrument.replay.log import IGNORED_NAMES, LIVE_NAMES, Change, TakeLog
 
 STUDIO_ITERATIONS = 40  # the replay's default iterations per region: more than a live CPU affords
 LIVE_DEFAULTS: dict[str, Any] = {"mix": 1.0, "gain": 0.0, "ceiling": -1.0, "freeze": False}
@@ -125,28 +125,30 @@ def build(
     live_start_iterations = params.iterations
     automation: dict[str, list[tuple[int, Any]]] = {name: [(0, value)] for name, value in live.items()}
     bounds: list[tuple[int, DreamParams, int | None, dict[str, Any]]] = [(0, params, None, {})]
-    for change in log.changes:
-        if change.name in IGNORED_NAMES or change.name in overrides or change.frame >= frames:
-            continue
-        try:
-            value = coerce(change.name, change.value)
+    changes = [c for c in log.changes
+               if c.name not in IGNORED_NAMES and c.name not in overrides and c.frame < frames]
+    for group in _by_frame(changes):
+        dream: list[tuple[Change, Any]] = []
+        for change in group:
+            try:
+                value = coerce(change.name, change.value)
+            except (DreamSoundError, TypeError, ValueError) as err:
+                problems.append(f"{_where(log, change.line)}: {change.name} = {change.value!r}: {err}; skipped")
+                continue
             if change.name in LIVE_NAMES:
                 automation[change.name].append((change.frame, value))
-                continue
-            candidate = params.replace(**{change.name: value})
-            if check:
-                check(candidate)
-        except (DreamSoundError, TypeError, ValueError) as err:
-            problems.append(f"{_where(log, change.line)}: {change.name} = {change.value!r}: {err}; skipped")
-            continue
+            else:
+                dream.append((change, value))
+        candidate = _apply(params, dream, check, log, problems)
         if candidate == params:
             continue
         params = candidate
-        at, _, line, changed = bounds[-1]
-        if at == change.frame:  # several changes at one frame (a preset): one region
-            bounds[-1] = (at, params, line, {**changed, change.name: value})
+        frame = group[0].frame
+        changed = {c.name: v for c, v in dream if getattr(params, c.name) == v}
+        if bounds[-1][0] == frame:  # a change at the take's first frame
+            bounds[-1] = (frame, params, bounds[-1][2] or dream[0][0].line, {**bounds[-1][3], **changed})
         else:
-            bounds.append((change.frame, params, change.line, {change.name: value}))
+            bounds.append((frame, params, dream[0][0].line, changed))
     segments = []
     for i, (start, p, line, changed) in enumerate(bounds):
         end = bounds[i + 1][0] if i + 1 < len(bounds) else frames
@@ -154,6 +156,40 @@ def build(
             p = p.replace(iterations=_scaled(p.iterations, live_start_iterations, iterations))
         segments.append(Segment(start, end, p, line, changed))
     return Timeline(segments, automation, problems)
+
+
+def _by_frame(changes: list[Change]) -> list[list[Change]]:
+    """Changes logged at the same frame (a preset, or mode and target sound together) go as one."""
+    groups: list[list[Change]] = []
+    for change in changes:
+        if groups and groups[-1][0].frame == change.frame:
+            groups[-1].append(change)
+        else:
+            groups.append([change])
+    return groups
+
+
+def _apply(params: DreamParams, dream: list[tuple[Change, Any]], check, log: TakeLog, problems: list[str]):
+    """All of a frame's dream changes at once, as the live run accepted them; if that is refused,
+    each on its own, reporting the ones refused."""
+    if not dream:
+        return params
+    try:
+        candidate = params.replace(**{c.name: v for c, v in dream})
+        if check:
+            check(candidate)
+        return candidate
+    except (DreamSoundError, TypeError, ValueError):
+        pass
+    for change, value in dream:
+        try:
+            candidate = params.replace(**{change.name: value})
+            if check:
+                check(candidate)
+            params = candidate
+        except (DreamSoundError, TypeError, ValueError) as err:
+            problems.append(f"{_where(log, change.line)}: {change.name} = {change.value!r}: {err}; skipped")
+    return params
 
 
 def _scaled(live_count: int, live_start: int, studio: int) -> int:
