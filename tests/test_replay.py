@@ -168,7 +168,8 @@ def test_target_sounds_are_found_where_the_live_run_looked_and_a_missing_one_is_
                                       {"t": 1.0, "frame": 48000, "name": "target_sound", "value": "capture-1"}])
     out = tmp_path / "out.wav"
     code, _, err = cli("replay", str(take), str(out), "--iterations", "1")
-    assert code == 2 and "target sound 'capture-1' (region from line 2 of take-20260101-120000.params.jsonl) not found" in err
+    assert code == 2
+    assert "target sound 'capture-1' (region from line 2 of take-20260101-120000.params.jsonl) not found" in err
     assert not out.exists()
     sf.write(tmp_path / "take-20260101-120000.target.capture-1.40000.wav", captured, 16000, subtype="FLOAT")
     code, stdout, err = cli("replay", str(take), str(out), "--iterations", "1", "--json")
