@@ -333,7 +333,14 @@ class Engine:
         from instrument.audiofile import resample
         from instrument.model.frontend import SAMPLE_RATE
 
-        self.dreamer.set_target_audio(name, resample(audio, rate, SAMPLE_RATE))
+        audio_16k = resample(audio, rate, SAMPLE_RATE)
+        self.dreamer.set_target_audio(name, audio_16k)
+        recorder = self.recorder
+        if recorder is not None and recorder.active:
+            try:  # kept beside the take so `dreamsound replay` has it; a failed write costs only that
+                recorder.save_target(name, audio_16k, SAMPLE_RATE)
+            except OSError as err:
+                self.log(f"could not save the captured target sound beside the take: {err}")
         return name
 
     # --- running -----------------------------------------------------------------------
