@@ -13,7 +13,6 @@ import numpy as np
 import tensorflow as tf
 
 from instrument.audiofile import read_audio, resample, to_mono
-from instrument.dream.buffer import BufferResult, BufferStep
 from instrument.dream.params import DreamParams
 from instrument.dream.step import DreamStep, StepResult
 from instrument.errors import DreamSoundError
@@ -27,7 +26,6 @@ class Dreamer:
         self.classes = loaded.classes
         self.device = device
         self.step = DreamStep(self.model)
-        self.buffer_step = BufferStep(self.model)
         self._targets: dict[tuple, tf.Tensor] = {}
         self._sounds: dict[str, np.ndarray] = {}
         self._scores = tf.function(
@@ -83,14 +81,14 @@ class Dreamer:
         key = ("buffer", params.target_sound, params.filter_fft, params.filter_hop, length)
         if key not in self._targets:
             sound = self.target_sound(params.target_sound) if params.target_sound else None
-            self._targets[key] = self.buffer_step.target_spectrum(sound, params, length)
+            self._targets[key] = self.step.target_spectrum(sound, params, length)
         return self._targets[key]
 
-    def iterate_buffer(self, buffer: np.ndarray | tf.Tensor, params: DreamParams, offsets: np.ndarray) -> BufferResult:
-        """One whole-buffer iteration (``instrument.dream.buffer``) with windows at ``offsets``."""
+    def iterate_buffer(self, buffer: np.ndarray | tf.Tensor, params: DreamParams, offsets: np.ndarray) -> StepResult:
+        """One whole-buffer iteration with its windows at ``offsets`` (``instrument.dream.buffer`` draws them)."""
         length = int(np.shape(buffer)[-1])
         with tf.device(self.device):
-            return self.buffer_step.iterate(
+            return self.step.iterate_buffer(
                 buffer, params, self.class_index(params.target_class),
                 self.buffer_target_spectrum(params, length), offsets,
             )
