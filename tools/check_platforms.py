@@ -206,7 +206,8 @@ def resolve(platform: Platform, python: str, requirements: list[str], workdir: P
         outcome.errors = [f"dependencies still missing after three rounds: {', '.join(extra)}"]
         return outcome
     outcome.seconds = time.monotonic() - started
-    not_wheels = [i["download_info"]["url"] for i in report["install"] if not i["download_info"]["url"].endswith(".whl")]
+    urls = [item["download_info"]["url"] for item in report["install"]]
+    not_wheels = [url for url in urls if not url.endswith(".whl")]
     if not_wheels:
         outcome.errors = [f"not a wheel: {url}" for url in not_wheels]
         return outcome
