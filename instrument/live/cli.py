@@ -185,6 +185,7 @@ def devices_command(args: argparse.Namespace) -> int:
     sd = devices.sounddevice()
     print(f"PortAudio: {sd.get_portaudio_version()[1]}")
     print(devices.describe_devices(headers=True))
-    print("A name picks from the first host API above that has it; add a host API's name ('Headset MME') or give")
-    print("the index to choose another.")
+    if listing:
+        print("A device name picks from the first host API above that has it; add a host API's name")
+        print("('Headset MME') or give the index to choose another.")
     return 0
