@@ -117,9 +117,7 @@ def requirements_for(requirements: list[str], env: dict[str, str]) -> list[str]:
 def missing_dependencies(report: dict[str, Any], env: dict[str, str]) -> list[str]:
     """Requirements the target needs (by its own markers) that are not in pip's resolution."""
     installed = {canonicalize_name(item["metadata"]["name"]): item for item in report["install"]}
-    extras: dict[str, set[str]] = {
-        name: set(item.get("requested_extras") or []) for name, item in installed.items()
-    }
+    extras: dict[str, set[str]] = {name: set(item.get("requested_extras") or []) for name, item in installed.items()}
     missing: dict[str, str] = {}
     changed = True
     while changed:  # extras asked for by one package enable more requirements of another
