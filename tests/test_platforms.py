@@ -240,3 +240,22 @@ def test_a_dependency_without_a_wheel_fails_naming_it(tmp_path: Path) -> None:
 
 def _plain_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("PIP_INDEX")}
+
+
+@pytest.mark.parametrize(
+    ("platform", "words"),
+    [("darwin", 'pip install -e ".[metal]"'), ("win32", "no GPU build for Windows since 2.11: run under WSL2")],
+)
+def test_asking_for_a_gpu_that_is_not_there_says_where_one_comes_from(monkeypatch, platform: str, words: str) -> None:
+    from instrument.errors import DreamSoundError
+    from instrument.model.runtime import choose_device
+
+    monkeypatch.setattr(sys, "platform", platform)
+    # tensorflow-metal's device is listed as TensorFlow lists every GPU: auto takes it.
+    assert choose_device("auto", ["/device:GPU:0"]) == "/GPU:0"
+    assert choose_device("auto", []) == "/CPU:0"  # Windows: TensorFlow lists no GPU
+    with pytest.raises(
+        DreamSoundError, match=r"engine.device is 'gpu' but TensorFlow sees no GPU \(.*; use 'auto'"
+    ) as err:
+        choose_device("gpu", [])
+    assert words in str(err.value)
