@@ -162,47 +162,69 @@ class Outcome:
         return f"{head}  ok  {self.wheels} wheels in {self.seconds:.1f} s: {keys}"
 
 
-def pip_command(requirements: list[str], platform: Platform, python: str, report: Path) -> list[str]:
+def pip_command(
+    requirements: list[str], platform: Platform, python: str, report: Path, constraints: Path | None = None
+) -> list[str]:
     return [
         sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--only-binary=:all:",
         "--platform", platform.tag, "--python-version", python, "--implementation", "cp",
         "--report", str(report), "--quiet", "--no-input", "--disable-pip-version-check",
-        "--timeout", "30", "--retries", "2", *requirements,
+        "--timeout", "30", "--retries", "2", *(["--constraint", str(constraints)] if constraints else []),
+        *requirements,
     ]  # fmt: skip
 
 
+def _run_pip(command: list[str], outcome: Outcome) -> bool:
+    """Run one resolution; on failure fill ``outcome`` (network trouble or the ERROR lines naming the package)."""
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=PIP_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        outcome.network = f"pip took over {PIP_TIMEOUT_S} s (is the index reachable?)"
+        return False
+    if done.returncode == 0:
+        return True
+    lines = [ln for ln in done.stderr.splitlines() if not ln.startswith("WARNING: Location")]
+    trouble = next((ln for ln in lines if _NETWORK_TROUBLE.search(ln)), "")
+    if trouble:
+        outcome.network = f"the package index could not be reached: {trouble.strip()[:200]}"
+    else:
+        outcome.errors = [ln for ln in lines if ln.startswith("ERROR")] or lines[-5:]
+    return False
+
+
 def resolve(platform: Platform, python: str, requirements: list[str], workdir: Path) -> Outcome:
-    """Resolve for one target; add what pip skipped by this machine's markers, at most three rounds."""
+    """Resolve for one target, then what pip left out by this machine's markers (pinned to the first result)."""
     outcome = Outcome(platform, python)
     env = target_environment(platform, python)
-    wanted = requirements_for(requirements, env)
-    report_path = workdir / f"{platform.tag}-py{python}.json"
+    stem = f"{platform.tag}-py{python}"
     started = time.monotonic()
-    for _ in range(3):
-        try:
-            done = subprocess.run(
-                pip_command(wanted, platform, python, report_path),
-                capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=PIP_TIMEOUT_S,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            outcome.network = f"pip took over {PIP_TIMEOUT_S} s (is the index reachable?)"
-            return outcome
-        if done.returncode != 0:
-            lines = [ln for ln in done.stderr.splitlines() if not ln.startswith("WARNING: Location")]
-            trouble = next((ln for ln in lines if _NETWORK_TROUBLE.search(ln)), "")
-            if trouble:
-                outcome.network = f"the package index could not be reached: {trouble.strip()[:200]}"
-            else:
-                outcome.errors = [ln for ln in lines if ln.startswith("ERROR")] or lines[-5:]
-            return outcome
-        report = json.loads(report_path.read_text(encoding="utf-8"))
+    report_path = workdir / f"{stem}.json"
+    if not _run_pip(pip_command(requirements_for(requirements, env), platform, python, report_path), outcome):
+        return outcome
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    for round_number in (2, 3):
         extra = missing_dependencies(report, env)
         if not extra:
             break
-        wanted = [*wanted, *extra]
+        # Only the missing ones, with everything already resolved pinned: quick, and consistent with it.
+        pins = workdir / f"{stem}.pins{round_number}.txt"
+        pins.write_text(
+            "".join(f"{i['metadata']['name']}=={i['metadata']['version']}\n" for i in report["install"]),
+            encoding="utf-8",
+        )
+        more_path = workdir / f"{stem}.round{round_number}.json"
+        if not _run_pip(pip_command(extra, platform, python, more_path, pins), outcome):
+            return outcome
+        have = {canonicalize_name(i["metadata"]["name"]) for i in report["install"]}
+        more = json.loads(more_path.read_text(encoding="utf-8"))["install"]
+        report["install"] += [i for i in more if canonicalize_name(i["metadata"]["name"]) not in have]
     else:
-        outcome.errors = [f"dependencies still missing after three rounds: {', '.join(extra)}"]
-        return outcome
+        extra = missing_dependencies(report, env)
+        if extra:
+            outcome.errors = [f"dependencies still missing after three rounds: {', '.join(extra)}"]
+            return outcome
     outcome.seconds = time.monotonic() - started
     urls = [item["download_info"]["url"] for item in report["install"]]
     not_wheels = [url for url in urls if not url.endswith(".whl")]
@@ -252,7 +274,7 @@ def index_unreachable(settings: dict[str, str], timeout: float = 15.0) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=3, help="resolutions run at once (default 3)")
+    parser.add_argument("--jobs", type=int, default=6, help="resolutions run at once (default 6)")
     parser.add_argument("--keep", metavar="DIR", help="keep pip's JSON reports in DIR")
     args = parser.parse_args(argv)
     started = time.monotonic()
@@ -261,13 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"check-platforms: SKIPPED: {reason}; no wheel was checked")
         return 0
-    targets = [(platform, python) for platform in PLATFORMS for python in PYTHONS]
+    # Windows first: it usually needs a second round (tqdm's colorama is a Windows-only dependency).
+    targets = [(platform, python) for platform in reversed(PLATFORMS) for python in PYTHONS]
     with tempfile.TemporaryDirectory(prefix="check-platforms-") as tmp:
         workdir = Path(args.keep) if args.keep else Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             outcomes = list(pool.map(lambda t: resolve(t[0], t[1], requirements, workdir), targets))
-    for outcome in outcomes:
+    for outcome in sorted(outcomes, key=lambda o: (PLATFORMS.index(o.platform), o.python)):
         print(outcome.line())
     elapsed = time.monotonic() - started
     skipped = [o for o in outcomes if o.network]
