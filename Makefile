@@ -37,8 +37,8 @@ else ifeq ($(HOST_OS),Darwin)
 	  echo "macOS: $(PYTHON) is not Python 3.11 or 3.12; install one (python.org or brew install python@3.12)"; \
 	  echo "and run: make $(MAKECMDGOALS) PYTHON=python3.12"; exit 1; }
 else
-	@echo "$(HOST_OS): this Makefile knows Linux and macOS. On Windows type the README's two commands:"; \
-	echo '  py -3.12 -m venv .venv && .venv\Scripts\python -m pip install -e .'; \
+	@echo "$(HOST_OS): this Makefile knows Linux and macOS. On Windows type the README's two commands (PowerShell):"; \
+	echo '  py -3.12 -m venv .venv; .venv\Scripts\python -m pip install -e .'; \
 	echo '  .venv\Scripts\dreamsound run'; exit 1
 endif
 
