@@ -276,9 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=6, help="resolutions run at once (default 6)")
     parser.add_argument("--keep", metavar="DIR", help="keep pip's JSON reports in DIR")
+    parser.add_argument("--pyproject", metavar="FILE", default=str(ROOT / "pyproject.toml"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     started = time.monotonic()
-    requirements = project_requirements()
+    requirements = project_requirements(Path(args.pyproject))
     reason = index_unreachable(pip_settings())
     if reason:
         print(f"check-platforms: SKIPPED: {reason}; no wheel was checked")
