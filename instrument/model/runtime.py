@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from collections.abc import Sequence
 
 from instrument.errors import DreamSoundError
@@ -43,10 +44,19 @@ def choose_device(wanted: str, gpus: Sequence[str]) -> str:
     if wanted not in DEVICES:
         raise DreamSoundError(f"engine.device {wanted!r} is not allowed; allowed: {', '.join(DEVICES)}")
     if wanted == "gpu" and not gpus:
-        raise DreamSoundError("engine.device is 'gpu' but TensorFlow sees no GPU; use 'auto' or 'cpu'")
+        raise DreamSoundError(f"engine.device is 'gpu' but TensorFlow sees no GPU{_gpu_hint()}; use 'auto' or 'cpu'")
     if wanted in ("auto", "gpu") and gpus:
         return "/GPU:0"
     return "/CPU:0"
+
+
+def _gpu_hint() -> str:
+    """Where a GPU comes from on this operating system."""
+    if sys.platform == "darwin":
+        return ' (Apple Silicon: pip install -e ".[metal]" adds tensorflow-metal)'
+    if sys.platform == "win32":
+        return " (TensorFlow has no GPU build for Windows since 2.11: run under WSL2 for a GPU)"
+    return ""
 
 
 def configure_tensorflow(threads: int = 1, device: str = "auto") -> str:
