@@ -76,7 +76,8 @@ def plan(
 
 def _merge_short(segments: list[tl.Segment], shortest: int) -> list[tl.Segment]:
     """A region shorter than half a crossfade (two OSC messages a block apart) joins the next one:
-    the later parameters start at the earlier change, as a listener would hear it."""
+    the later parameters start at the earlier change, as a listener would hear it. Neighbours
+    that dream alike (after target sounds are resolved) are one region."""
     merged: list[tl.Segment] = []
     pending: tl.Segment | None = None
     for i, s in enumerate(segments):
@@ -85,6 +86,10 @@ def _merge_short(segments: list[tl.Segment], shortest: int) -> list[tl.Segment]:
             pending = None
         if s.end - s.start < shortest and i < len(segments) - 1:
             pending = s
+            continue
+        if merged and merged[-1].params == s.params:  # e.g. a target sound set while the mode ignores it
+            last = merged[-1]
+            merged[-1] = tl.Segment(last.start, s.end, last.params, last.line, last.changed)
             continue
         merged.append(s)
     return merged
