@@ -224,3 +224,32 @@ def test_freeze_holds_the_window_it_froze_until_released(cli, dreamer, tmp_path)
         assert held[whistling] > 0.5 and held[animal] < 0.3, (start, held[whistling], held[animal])
     released = scores(3.0)
     assert released[animal] > 0.5 and released[whistling] < 0.1
+
+
+def test_a_take_in_parts_with_an_older_log_replays_as_one(cli, tmp_path, loaded):
+    """Parts STEM.wav + STEM-2.wav read as one signal; a log without a start line and with times
+    but no frames (as an older version might write) still replays, the gap reported."""
+    from instrument.live.recorder import WavWriter
+
+    dry = dry_signal(3.0)
+    stem = "take-20250101-090000"
+    for index, part in enumerate((dry[: 2 * RATE], dry[2 * RATE :]), start=1):
+        writer = WavWriter(tmp_path / (f"{stem}.wav" if index == 1 else f"{stem}-{index}.wav"), RATE, 2)
+        writer.write(np.stack([part, part], axis=1))
+        writer.close()
+    (tmp_path / f"{stem}.params.jsonl").write_text(
+        json.dumps({"t": 1.5, "name": "mix", "value": 0.0}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.wav"
+    code, stdout, err = cli("replay", str(tmp_path / f"{stem}-2.wav"), str(out), "--iterations", "0",
+                            "--set", "ceiling=0", "--json")
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert summary["parts"] == 2 and "no start line" in err
+    audio, _ = sf.read(out, dtype="float32")
+    assert audio.shape == (dry.size,)
+    # 0 iterations: the dream is the input band-limited to 8 kHz; mix 0 from 1.5 s (a time without a
+    # frame: frame = t x rate) is exactly the dry input, across the join of the parts at 2 s.
+    cut = int(1.5 * RATE)
+    np.testing.assert_allclose(audio[:cut], dry[:cut], atol=1e-2)
+    np.testing.assert_allclose(audio[cut + 256 :], dry[cut + 256 :], atol=1e-6)
+    assert np.abs(audio[cut - 100 : cut] - dry[cut - 100 : cut]).max() > 0  # before: the dream path
