@@ -194,3 +194,62 @@ def test_bad_replay_arguments_are_one_clear_error(cli, tmp_path, loaded):
         assert not out.exists()
     code, _, err = cli("replay", str(tmp_path / "missing.wav"), str(out))
     assert code == 2 and "missing.wav: no such file" in err
+
+
+def test_freeze_holds_the_window_it_froze_until_released(cli, dreamer, tmp_path):
+    """Whistle, then the speech-and-cat recording (heard as Animal) from 1.2 s; freeze from 1.0 s to
+    2.6 s: the frozen stretch keeps the whistle (the held window, deepening) though the animal comes
+    in; after the release, the animal."""
+    whistle, rate = read_audio(shared_file(WHISTLE))
+    speech, speech_rate = read_audio(shared_file(SPEECH_AND_CAT))
+    dry = np.concatenate([resample(whistle[:, 0], rate, RATE)[: int(1.2 * RATE)],
+                          resample(speech[:, 0], speech_rate, RATE)[int(1.0 * RATE) : int(4.6 * RATE)]])
+    dry = (0.8 * dry).astype(np.float32)
+    take = write_take(tmp_path, dry, [start_line(), {"t": 1.0, "frame": RATE, "name": "freeze", "value": True},
+                                      {"t": 2.6, "frame": int(2.6 * RATE), "name": "freeze", "value": False}])
+    out = tmp_path / "frozen.wav"
+    code, stdout, _ = cli("replay", str(take), str(out), "--iterations", "2", "--json")
+    assert code == 0
+    assert json.loads(stdout)["freeze"] == [{"start_s": 1.0, "end_s": 2.6}]
+    audio, _ = sf.read(out, dtype="float32")
+    x = resample(audio, RATE, 16000)
+    whistling, animal = dreamer.class_index("Whistling"), dreamer.class_index("Animal")
+
+    def scores(start_s: float) -> np.ndarray:
+        s = round(start_s * 16000)
+        return dreamer.scores(x[None, s : s + 15600])[0]
+
+    for start in (1.1, 1.35, 1.6):  # windows inside the frozen stretch
+        held = scores(start)
+        assert held[whistling] > 0.5 and held[animal] < 0.3, (start, held[whistling], held[animal])
+    released = scores(3.0)
+    assert released[animal] > 0.5 and released[whistling] < 0.1
+
+
+def test_a_take_in_parts_with_an_older_log_replays_as_one(cli, tmp_path, loaded):
+    """Parts STEM.wav + STEM-2.wav read as one signal; a log without a start line and with times
+    but no frames (as an older version might write) still replays, the gap reported."""
+    from instrument.live.recorder import WavWriter
+
+    dry = dry_signal(3.0)
+    stem = "take-20250101-090000"
+    for index, part in enumerate((dry[: 2 * RATE], dry[2 * RATE :]), start=1):
+        writer = WavWriter(tmp_path / (f"{stem}.wav" if index == 1 else f"{stem}-{index}.wav"), RATE, 2)
+        writer.write(np.stack([part, part], axis=1))
+        writer.close()
+    (tmp_path / f"{stem}.params.jsonl").write_text(
+        json.dumps({"t": 1.5, "name": "mix", "value": 0.0}) + "\n", encoding="utf-8")
+    out = tmp_path / "out.wav"
+    code, stdout, err = cli("replay", str(tmp_path / f"{stem}-2.wav"), str(out), "--iterations", "0",
+                            "--set", "ceiling=0", "--json")
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert summary["parts"] == 2 and "no start line" in err
+    audio, _ = sf.read(out, dtype="float32")
+    assert audio.shape == (dry.size,)
+    # 0 iterations: the dream is the input band-limited to 8 kHz; mix 0 from 1.5 s (a time without a
+    # frame: frame = t x rate) is exactly the dry input, across the join of the parts at 2 s.
+    cut = int(1.5 * RATE)
+    np.testing.assert_allclose(audio[:cut], dry[:cut], atol=1e-2)
+    np.testing.assert_allclose(audio[cut + 256 :], dry[cut + 256 :], atol=1e-6)
+    assert np.abs(audio[cut - 100 : cut] - dry[cut - 100 : cut]).max() > 0  # before: the dream path

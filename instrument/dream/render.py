@@ -51,6 +51,7 @@ class Layout:
     coverage: float = 2.0  # windows over every sample per iteration
     chunk_seconds: float = 20.0
     crossfade_seconds: float = 0.2
+    offsets: str = "grid"  # how window offsets are drawn (instrument.dream.buffer.OFFSET_STRATEGIES)
 
 
 @dataclass
@@ -102,7 +103,7 @@ def dream_regions(
         x = chunking.cut(signal, chunk)
         losses, gradient = [], None
         for _ in range(params.iterations):
-            offsets = draw_offsets(rng, chunk.length, count, span=(chunk.first_offset, chunk.last_offset))
+            offsets = draw_offsets(rng, chunk.length, count, layout.offsets, (chunk.first_offset, chunk.last_offset))
             result = dreamer.iterate_buffer(x, params, offsets)
             x, gradient = result.audio, result.gradient
             losses.append(round(float(np.mean(result.loss.numpy())), 6))

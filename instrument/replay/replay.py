@@ -70,7 +70,29 @@ def plan(
             params = _with_sound(s.params, take, options, s.line, s.start)
             segments.append(tl.Segment(a - first, b - first, params, s.line, s.changed))
     automation = {name: _shift(points, first) for name, points in full.automation.items()}
-    return tl.Timeline(segments, automation, full.problems), first, end
+    shortest = round(options.layout.crossfade_seconds / 2 * take.samplerate)
+    return tl.Timeline(_merge_short(segments, shortest), automation, full.problems), first, end
+
+
+def _merge_short(segments: list[tl.Segment], shortest: int) -> list[tl.Segment]:
+    """A region shorter than half a crossfade (two OSC messages a block apart) joins the next one:
+    the later parameters start at the earlier change, as a listener would hear it. Neighbours
+    that dream alike (after target sounds are resolved) are one region."""
+    merged: list[tl.Segment] = []
+    pending: tl.Segment | None = None
+    for i, s in enumerate(segments):
+        if pending is not None:
+            s = tl.Segment(pending.start, s.end, s.params, pending.line or s.line, {**pending.changed, **s.changed})
+            pending = None
+        if s.end - s.start < shortest and i < len(segments) - 1:
+            pending = s
+            continue
+        if merged and merged[-1].params == s.params:  # e.g. a target sound set while the mode ignores it
+            last = merged[-1]
+            merged[-1] = tl.Segment(last.start, s.end, last.params, last.line, last.changed)
+            continue
+        merged.append(s)
+    return merged
 
 
 def replay(
@@ -109,8 +131,7 @@ def replay(
     out = mix_down(dry, wet, timeline.automation, rate)
     seconds = time.perf_counter() - started
     before, after = class_track(dreamer, dry16), class_track(dreamer, resample(out, rate, SAMPLE_RATE))
-    marks = [(s.start / rate, ", ".join(f"{k}={v}" for k, v in s.changed.items())) for s in timeline.segments[1:]
-             if s.line is not None]
+    marks = [(s.start / rate, _describe(dreamer, s.changed)) for s in timeline.segments[1:] if s.line is not None]
     marks += [(a / rate, "freeze on") for a, _ in spans]
     marks += [(b / rate, "freeze off") for _, b in spans if b < end - first]
     summary = {
@@ -225,6 +246,16 @@ def _freeze(dreamer: Dreamer, signal: np.ndarray, a: int, b: int, params: DreamP
         if b < signal.shape[1]:
             fade[-n:] = ramp[::-1]
     signal[:, a:b] = (signal[:, a:b] * (1 - fade) + frozen * fade).astype(np.float32)
+
+
+def _describe(dreamer: Dreamer, changed: dict[str, Any]) -> str:
+    """``mode=deepdream, target_class=Dog``: a change as a performer reads it (class names, not indices)."""
+    parts = []
+    for name, value in changed.items():
+        if name == "target_class" and value is not None:
+            value = dreamer.classes[dreamer.class_index(value)].name
+        parts.append(f"{name}={value}")
+    return ", ".join(parts)
 
 
 def _region_summary(dreamer: Dreamer, s: tl.Segment, rate: int, before: ClassTrack, after: ClassTrack) -> dict:

@@ -54,6 +54,8 @@ def test_a_rehearsal_with_a_change_of_mode_and_class_replays_with_the_class_afte
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.sendto(osc("/dream/mode", "deepdream", "s"), ("127.0.0.1", port))
             sock.sendto(osc("/dream/target", DOG, "i"), ("127.0.0.1", port))
+            # A target sound captured during the take is kept beside it for the replay.
+            sock.sendto(osc("/dream/target_sound/capture", 0.5, "f"), ("127.0.0.1", port))
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
@@ -64,6 +66,12 @@ def test_a_rehearsal_with_a_change_of_mode_and_class_replays_with_the_class_afte
     change = next(e for e in events if e.get("name") == "target_class")
     mode_change = next(e for e in events if e.get("name") == "mode" and e["value"] == "deepdream")
     rate = events[0]["samplerate"]
+    captured = next(e for e in events if e.get("name") == "target_sound")
+    from instrument.replay.take import captured_target
+
+    saved = captured_target(wav.parent, wav.stem, captured["value"], captured["frame"])
+    assert saved is not None, sorted(p.name for p in wav.parent.iterdir())
+    assert abs(sf.info(str(saved)).duration - 0.5) < 0.01
 
     replayed = tmp_path / "replayed.wav"
     result = subprocess.run(
@@ -73,6 +81,7 @@ def test_a_rehearsal_with_a_change_of_mode_and_class_replays_with_the_class_afte
     )
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)
+    assert summary["problems"] == []
     # Two OSC messages: one region after both, or two if a block of audio passed between them.
     modes = [r["params"]["mode"] for r in summary["regions"]]
     assert modes[0] == "filter_add" and modes[-1] == "deepdream" and len(modes) in (2, 3), modes
