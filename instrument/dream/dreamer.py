@@ -28,6 +28,7 @@ class Dreamer:
         self.step = DreamStep(self.model)
         self._targets: dict[tuple, tf.Tensor] = {}
         self._sounds: dict[str, np.ndarray] = {}
+        self._class_indices: dict[int | str | None, int] = {}
         self._scores = tf.function(
             lambda x: self.model.forward(x, ["scores"])["scores"],
             input_signature=[tf.TensorSpec([None, WINDOW_SAMPLES], tf.float32)],
@@ -35,6 +36,12 @@ class Dreamer:
 
     def class_index(self, target_class: int | str | None) -> int:
         """-1 for none (the window's own top class), else a valid class index."""
+        cached = self._class_indices.get(target_class)
+        if cached is None:
+            cached = self._class_indices[target_class] = self._resolve_class(target_class)
+        return cached
+
+    def _resolve_class(self, target_class: int | str | None) -> int:
         if target_class is None:
             return -1
         if isinstance(target_class, str) and target_class.strip().lower() in ("auto", "none", ""):
