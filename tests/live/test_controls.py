@@ -159,6 +159,7 @@ live:
   duration: null
   precompile: true
   precompile_layers: []
+  standby: dry
 record:
   enabled: false
   dir: recordings
