@@ -161,6 +161,8 @@ class DreamSupervisor:
         while True:
             self._relay()
             self.callback.dream_gate = False  # the last dream fades to the standby sound
+            self.ready.clear()
+            self.settled.clear()
             if self._stopping.is_set():
                 return
             code = self._proc.exitcode if self._proc is not None else None

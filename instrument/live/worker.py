@@ -112,7 +112,10 @@ class DreamWorker:
         overlap on the same input samples and the overlap-add joins them seamlessly.
         """
         newest = (self.ring.written + self.lead) // self.hop * self.hop
-        return max(newest, self._last_boundary + self.hop)
+        # The first window is a whole one: a window reaching back before the stream's first frame would
+        # play that silence as a dip right when the dreams fade in.
+        first_whole = -(-(self.window + self.lead) // self.hop) * self.hop
+        return max(newest, self._last_boundary + self.hop, first_whole)
 
     # --- one window --------------------------------------------------------------------
     def dream_once(self, boundary: int) -> None:
@@ -130,10 +133,7 @@ class DreamWorker:
             capture_end = frame_now
         else:
             start = capture_end - self.window
-            if start < 0:  # the first window: silence before the stream's first frame
-                self._capture[:-start] = 0.0
-                self.ring.read(0, self._capture[-start:])
-            elif not self.ring.read(start, self._capture):
+            if not self.ring.read(start, self._capture):
                 capture_end = self.ring.read_latest(self._capture)  # fell a whole ring behind: take the newest
             x16 = fit_length(resample(self._capture, self.samplerate, SAMPLE_RATE), WINDOW_SAMPLES)
         x = x16[None, :].astype(np.float32, copy=False)
