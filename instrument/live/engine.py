@@ -381,6 +381,22 @@ class Engine:
         self.supervisor.send_target(name, audio, rate)
         return name
 
+    def xrun_report(self, limit: int = 64) -> list[dict[str, Any]]:
+        """Each xrun (the first 64): its time from the engine's start and what else was running then."""
+        m = self.metrics
+        block = self.settings.audio.blocksize / (self.plan.samplerate if self.plan else 48000)
+        report = []
+        for i in range(min(m.xrun_blocks, m.xrun_times.shape[0], limit)):
+            when = float(m.xrun_times[i])
+            report.append(
+                {
+                    "t": round(when - self._started, 3),
+                    "frame": int(m.xrun_frames[i]),
+                    "during": self.activity.around(when, before=3 * block),
+                }
+            )
+        return report
+
     # --- running -----------------------------------------------------------------------
     def request_stop(self, reason: str = "stopped") -> None:
         self.exit_reason = self.exit_reason or reason

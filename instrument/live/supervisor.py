@@ -248,6 +248,7 @@ class DreamSupervisor:
             self._last_report = time.monotonic()
             if m.worker_started != m.worker_started:
                 m.worker_started = time.monotonic()
+                m.dream_ready = m.worker_started - self.callback.started
             m.engine_state = "dreaming"
             m.engine_error = ""
             self.callback.dream_gate = True

@@ -1,4 +1,4 @@
-"""Live-engine fixtures: the session's JACK dummy server and the real model (see ``livehelpers``)."""
+"""Live-engine fixtures: the session's JACK dummy server and a disk that fills up (see ``livehelpers``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .livehelpers import TFLITE, JackServer, need
+from .livehelpers import JackServer
 
 
 @pytest.fixture(scope="session")
@@ -33,19 +33,6 @@ def jack() -> Iterator[JackServer]:
         os.environ.pop("JACK_DEFAULT_SERVER", None)
     else:
         os.environ["JACK_DEFAULT_SERVER"] = previous
-
-
-@pytest.fixture(scope="session")
-def live_dreamer():
-    """The real model (lite weights from ../shared), loaded once."""
-    from instrument.model.runtime import configure_tensorflow
-
-    device = configure_tensorflow(1)
-    need(TFLITE)
-    from instrument.dream.dreamer import Dreamer
-    from instrument.model.loader import ModelSettings, load_yamnet
-
-    return Dreamer(load_yamnet(ModelSettings(source="tflite", path=str(TFLITE))), device)
 
 
 @pytest.fixture

@@ -41,6 +41,14 @@ def start_ready(engine: Engine) -> None:
         pytest.fail(f"the dream process did not start: {engine.metrics.engine_error or engine.metrics.engine_state}")
 
 
+def wait_windows(engine: Engine, count: int, timeout: float = 30.0) -> None:
+    """Play on until the dream process has published ``count`` windows."""
+    deadline = engine.metrics.frames + timeout * RATE
+    while engine.metrics.windows < count and engine.metrics.frames < deadline:
+        assert engine.wait(0.05) == 0, engine.exit_reason
+    assert engine.metrics.windows >= count, engine.controls.metrics()
+
+
 def run_engine(engine: Engine, seconds: float, capture_seconds: float | None = None) -> np.ndarray:
     start_ready(engine)
     capture = JackCapture(capture_seconds or seconds + 1)
@@ -119,7 +127,7 @@ def test_late_worker_output_holds_smoothly_without_gaps_or_clicks(jack, tmp_path
     engine = Engine(live_config(input_file=str(path)), dreamer_factory=fake(seconds=1.0))
     out = run_engine(engine, 5.0)
     m = engine.controls.metrics()
-    assert m["xruns"] == 0, str(m)
+    assert m["xruns"] == 0, (m, engine.xrun_report())
     assert m["held_grains"] >= 2 and m["late_windows"] >= 2, str(m)
     steady = out[-int(1.5 * RATE) :]  # grains of held windows, long after the standby sound faded out
     rms = np.sqrt(np.convolve(steady**2, np.ones(480) / 480, mode="valid"))
@@ -148,7 +156,7 @@ def test_freeze_keeps_deepening_the_same_buffer(jack, tmp_path) -> None:
     engine.controls.set("iterations", 5)
     start_ready(engine)
     try:
-        engine.wait(1.2)
+        wait_windows(engine, 3)
         before = len(read_log(log))
         engine.controls.set("freeze", True)
         engine.wait(2.0)
@@ -172,7 +180,8 @@ def test_each_iteration_uses_the_parameters_current_at_that_iteration(jack, tmp_
     engine.controls.set("iterations", 1000)  # as many as fit: the worker dreams almost all the time
     start_ready(engine)
     try:
-        engine.wait(1.0)
+        wait_windows(engine, 1)
+        engine.wait(0.3)
         engine.controls.set("step", 0.5)
         engine.wait(0.6)
     finally:
