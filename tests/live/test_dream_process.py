@@ -113,3 +113,20 @@ def test_a_killed_dream_process_costs_no_sound_and_is_restarted(jack, tmp_path) 
     # No xrun from the kill on (start-up ones on a loaded host are not this test's business).
     xrun_frames = engine.metrics.xrun_frames[: min(m["xruns"], 64)]
     assert not np.any(xrun_frames >= frame_at_kill) and m["callback_errors"] == 0, (xrun_frames, frame_at_kill, m)
+
+
+def test_a_model_that_cannot_load_ends_the_run_with_its_message(jack, tmp_path) -> None:
+    from .livehelpers import run_cli
+
+    config = tmp_path / "quick.yaml"
+    config.write_text("osc:\n  enabled: false\n", encoding="utf-8")
+    env = dict(os.environ, DREAMSOUND_YAMNET=str(tmp_path / "missing.tflite"))
+    result = run_cli(
+        "--config", str(config), "run", "--input-file", str(need(SPEECH_AND_CAT)), "--loop", "--headless",
+        "--duration", "120", env=env, timeout=READY_TIMEOUT,
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "the dream engine cannot start: no YAMNet weights could be loaded" in result.stderr, result.stderr[-3000:]
+    assert "missing.tflite" in result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["first_sound"] is not None and summary["engine_state"] == "stopped", summary
