@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -92,6 +93,15 @@ def compile_order(params: DreamParams, precompile: bool, layers: tuple[str, ...]
             seen.add(function_key(item))
             unique.append(item)
     return unique
+
+
+def lower_this_thread() -> None:
+    """Nice 19 for the calling thread only (Linux: a thread's id is a ``setpriority`` target)."""
+    if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except OSError:
+            pass
 
 
 class Outbox:
@@ -187,7 +197,12 @@ class DreamProcess:
         self.out.send("compiled", description, t0, time.monotonic())
 
     def compile_in_background(self, later: list[Any]) -> None:
-        """On-demand requests first, then the status classification, then the rest of ``later``."""
+        """On-demand requests first, then the status classification, then the rest of ``later``.
+
+        At the lowest priority: compiling must take only CPU time that neither the audio (another
+        process) nor the dreaming (this process's main thread) wants.
+        """
+        lower_this_thread()
         while not self.halt.is_set():
             try:
                 if not self._requests.empty():

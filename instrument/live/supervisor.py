@@ -102,7 +102,8 @@ class DreamSupervisor:
         if self._thread.is_alive():
             self._thread.join(timeout + 2)
         self._end_process(timeout if self.ready.is_set() else 0.5)  # still loading: nothing to finish
-        self.metrics.engine_state = "stopped"
+        if self.metrics.engine_state != "failed":  # a failure stays visible in the summary
+            self.metrics.engine_state = "stopped"
 
     def wait_ready(self, timeout: float) -> bool:
         """Wait until the current process dreams (True) or the supervisor gave up / time ran out (False)."""

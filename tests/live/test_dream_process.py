@@ -129,4 +129,4 @@ def test_a_model_that_cannot_load_ends_the_run_with_its_message(jack, tmp_path) 
     assert "the dream engine cannot start: no YAMNet weights could be loaded" in result.stderr, result.stderr[-3000:]
     assert "missing.tflite" in result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["first_sound"] is not None and summary["engine_state"] == "stopped", summary
+    assert summary["first_sound"] is not None and summary["engine_state"] == "failed", summary
