@@ -95,6 +95,16 @@ def compile_order(params: DreamParams, precompile: bool, layers: tuple[str, ...]
     return unique
 
 
+def lower_priority(pid: int) -> None:
+    """Nice ``NICE`` for process ``pid`` (0: this one). The audio process sets it right after spawning,
+    so that even the child's start-up (an interpreter, numpy, TensorFlow's import) yields to the audio."""
+    if hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid, max(NICE, os.getpriority(os.PRIO_PROCESS, pid)))
+        except OSError:
+            pass
+
+
 def lower_this_thread() -> None:
     """Nice 19 for the calling thread only (Linux: a thread's id is a ``setpriority`` target)."""
     if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
@@ -319,11 +329,7 @@ class DreamProcess:
 
 def main(spec: DreamSpec, inbox: Any, outbox: Any) -> None:
     """The dream process's entry point (``multiprocessing.Process(target=main)``)."""
-    if hasattr(os, "nice"):
-        try:
-            os.nice(NICE)
-        except OSError:
-            pass
+    lower_priority(0)
     out = Outbox(outbox)
     code = 0
     try:

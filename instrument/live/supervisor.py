@@ -136,6 +136,7 @@ class DreamSupervisor:
         self.settled.clear()
         self.metrics.engine_state = "loading"
         proc.start()
+        dreamproc.lower_priority(proc.pid)
         inbox_r.close()
         outbox_w.close()  # so that its death reads as end-of-file here
         self._proc, self._outbox, self.pid = proc, outbox_r, proc.pid
