@@ -1,12 +1,25 @@
-"""Dream iterations per second, compiled vs plain eager TensorFlow, and the render's real-time factor.
+"""Dream iterations per second: this project's iteration against a plain TensorFlow baseline, on this host.
 
-    python -m benchmarks.dream_speed [--json] [--seconds S]
+    python -m benchmarks.dream_speed [--json] [--seconds S] [--emulate-avx2] [--no-render]
 
-For one window at layer4, layer10 and scores, in deepdream and filter_add, it
-times this project's compiled iteration and, in the same run, the very same
-iteration run eagerly (plain TensorFlow), and prints the ratio. Then it renders
-the shared recordings at 10 iterations per window and reports how many times
-faster than real time that was. Weights: ``DREAMSOUND_YAMNET`` or ../shared.
+Prints the host first (CPU model, the ISA flags that matter, TensorFlow version,
+whether oneDNN is on), then for ``layer10`` and ``scores`` in ``deepdream`` and
+``filter_add``, at batches of 1, 4 and 8 windows, the project's compiled iteration
+and, in the same run and interleaved with it, two baselines:
+
+- ``plain``: the same iteration written the obvious way (``benchmarks/plain_baseline.py``:
+  ``tf.nn.conv2d`` 1x1 convolutions, ``tf.signal`` features, one ``tf.function``),
+  in this process, so under the very TensorFlow settings the project chose;
+- ``plain_tf_defaults``: the same plain code in a child process that lets TensorFlow
+  decide its own settings for this CPU (what a plain user gets: on CPUs without
+  AVX-512 VNNI/BF16 or AMX, TensorFlow leaves oneDNN off).
+
+Rates are windows x iterations per second, from the median of interleaved chunks,
+so a busy machine slows both sides alike. ``--emulate-avx2`` makes an AVX-512 host
+behave as an AVX2 one where software decides: oneDNN's JIT limited to AVX2
+(``ONEDNN_MAX_CPU_ISA=AVX2``) and TensorFlow's default as it is there (oneDNN off in
+the ``plain_tf_defaults`` child). Finally it renders the shared recordings at 10
+iterations per window. Weights: ``DREAMSOUND_YAMNET`` or ../shared.
 """
 
 from __future__ import annotations
@@ -15,69 +28,190 @@ import argparse
 import json
 import os
 import platform
+import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DREAMSOUND_SHARED", REPO.parent / "shared"))
+CASES = [(layer, mode) for layer in ("layer10", "scores") for mode in ("deepdream", "filter_add")]
+BATCHES = (1, 4, 8)
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile")
 
 
-def _rate(call, seconds: float) -> float:
-    for _ in range(3):
+def host() -> dict:
+    """CPU model and the instruction sets that decide TensorFlow's kernels."""
+    model, flags = platform.processor() or platform.machine(), set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    return {"cpu": model, "cores": os.cpu_count(), "isa": [f for f in ISA_FLAGS if f in flags]}
+
+
+def interleaved_rates(calls: dict[str, Callable[[], object]], windows: int, seconds: float) -> dict[str, float]:
+    """Windows x iterations per second of each call, timed in alternating chunks (median chunk)."""
+    for call in calls.values():
+        for _ in range(2):
+            call()
+    per_call = {}
+    for name, call in calls.items():
+        started = time.perf_counter()
         call()
-    count, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        call()
-        count += 1
-    return count / (time.perf_counter() - started)
+        per_call[name] = max(time.perf_counter() - started, 1e-4)
+    chunk_calls = {name: max(1, int(0.15 / t)) for name, t in per_call.items()}
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    deadline = time.perf_counter() + seconds * len(calls)
+    while time.perf_counter() < deadline or min(len(v) for v in times.values()) < 5:
+        for name, call in calls.items():
+            started = time.perf_counter()
+            for _ in range(chunk_calls[name]):
+                call()
+            times[name].append((time.perf_counter() - started) / chunk_calls[name])
+    return {name: windows / statistics.median(values) for name, values in times.items()}
+
+
+def _speech_windows(batch: int):
+    import numpy as np
+
+    from instrument.audiofile import read_audio, resample, to_mono
+
+    data, rate = read_audio(SHARED / "audio" / "speech-and-cat.wav")
+    signal = resample(to_mono(data), rate, 16000)
+    starts = [16000 + 1600 * i for i in range(batch)]  # 0.1 s apart: the shifted windows a buffer step dreams
+    return np.stack([signal[s : s + 15600] for s in starts]).astype(np.float32)
+
+
+def plain_only(seconds: float) -> dict:
+    """The plain baseline alone (run in a child process with TensorFlow's own defaults)."""
+    import tensorflow as tf  # first, so TensorFlow decides its settings before the project could
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from benchmarks.plain_baseline import PlainYamNet, plain_iteration
+    from instrument.model.loader import load_yamnet
+    from instrument.model.runtime import onednn_enabled
+
+    loaded = load_yamnet()
+    plain = PlainYamNet(loaded.model.numpy_weights())
+    dog = loaded.classes.lookup("Dog")
+    rates = {}
+    for batch in BATCHES:
+        x = tf.constant(_speech_windows(batch))
+        for layer, mode in CASES:
+            fn = plain_iteration(plain, layer, mode)
+            args = (x, tf.constant(0.3), tf.constant(0.01), tf.constant(0.125), tf.constant(dog))
+            rate = interleaved_rates({"plain": lambda f=fn, a=args: f(*a).numpy()}, batch, seconds)["plain"]
+            rates[f"{layer}/{mode}/{batch}"] = rate
+    return {"onednn": onednn_enabled(), "rates": rates}
+
+
+def run_child_baseline(seconds: float, emulate_avx2: bool) -> dict | None:
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if emulate_avx2:
+        env["TF_ENABLE_ONEDNN_OPTS"] = "0"  # TensorFlow's own choice on a CPU without AVX-512 VNNI/BF16 or AMX
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.dream_speed", "--plain-only", "--seconds", str(seconds)],
+            cwd=REPO, env=env, capture_output=True, text=True, check=True, timeout=1800,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
+        print(f"plain_tf_defaults baseline failed: {err}", file=sys.stderr)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--json", action="store_true", help="print one JSON report")
+    parser.add_argument("--seconds", type=float, default=1.5, help="time per measurement and side")
+    parser.add_argument("--emulate-avx2", action="store_true", help="behave as an AVX2-only host (see the doc)")
+    parser.add_argument("--no-render", action="store_true", help="skip the render timings")
+    parser.add_argument("--plain-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("DREAMSOUND_YAMNET", str(SHARED / "models" / "yamnet.tflite"))
+    if args.emulate_avx2:
+        os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+    if args.plain_only:
+        print(json.dumps(plain_only(args.seconds)))
+        return
 
-    from instrument.model.runtime import configure_tensorflow
+    child = run_child_baseline(args.seconds, args.emulate_avx2)
+
+    from instrument.model.runtime import configure_tensorflow, onednn_enabled
 
     device = configure_tensorflow(1)
     import tensorflow as tf
 
-    from instrument.audiofile import read_audio, resample, to_mono
+    from benchmarks.plain_baseline import PlainYamNet, plain_iteration
+    from instrument.audiofile import read_audio
     from instrument.dream.dreamer import Dreamer
     from instrument.dream.params import DreamParams
     from instrument.dream.render import render
     from instrument.model.loader import load_yamnet
 
     dreamer = Dreamer(load_yamnet(), device)
-    data, rate = read_audio(SHARED / "audio" / "speech-and-cat.wav")
-    window = resample(to_mono(data), rate, 16000)[16000:31600][None]
-    x = tf.constant(window)
+    plain = PlainYamNet(dreamer.model.numpy_weights())
+    dog = dreamer.class_index("Dog")
+    machine = {
+        **host(), "tensorflow": tf.__version__, "device": device, "onednn": onednn_enabled(),
+        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", ""), "emulate_avx2": args.emulate_avx2,
+        "plain_tf_defaults_onednn": child["onednn"] if child else None,
+    }
+    if not args.json:
+        print(f"host: {machine['cpu']}, {machine['cores']} cores, {' '.join(machine['isa'])};"
+              f" TensorFlow {machine['tensorflow']}, oneDNN {'on' if machine['onednn'] else 'off'}"
+              f"{' (AVX2 emulated)' if args.emulate_avx2 else ''}; plain_tf_defaults oneDNN"
+              f" {'on' if machine['plain_tf_defaults_onednn'] else 'off'}")
     results = []
-    for layer in ("layer4", "layer10", "scores"):
-        for mode in ("deepdream", "filter_add"):
+    for batch in BATCHES:
+        x = tf.constant(_speech_windows(batch))
+        for layer, mode in CASES:
             params = DreamParams(mode=mode, layer=layer, target_class="Dog" if layer == "scores" else None)
-            dreamer.iterate(x, params)
-            compiled = _rate(lambda p=params: dreamer.iterate(x, p).audio.numpy(), args.seconds)
-            eager_fn = dreamer.step.iteration_function(layer, mode, False, params.filter_fft, params.filter_hop)
-            args_eager = (
-                x, tf.constant(params.threshold), tf.constant(params.step), tf.constant(params.power, tf.float32),
-                tf.constant(dreamer.class_index(params.target_class)), dreamer.step._silent_target(params),
+            plain_fn = plain_iteration(plain, layer, mode)
+            plain_args = (x, tf.constant(0.3), tf.constant(0.01), tf.constant(0.125), tf.constant(dog))
+            rates = interleaved_rates(
+                {
+                    "ours": lambda p=params, x=x: dreamer.iterate(x, p).audio.numpy(),
+                    "plain": lambda f=plain_fn, a=plain_args: f(*a).numpy(),
+                },
+                batch,
+                args.seconds,
             )
-            eager = _rate(lambda f=eager_fn, a=args_eager: f(*a)[0].numpy(), args.seconds)
-            results.append({
-                "layer": layer, "mode": mode, "iterations_per_s": round(compiled, 1),
-                "eager_iterations_per_s": round(eager, 1), "speedup_vs_eager": round(compiled / eager, 2),
-            })
+            row = {
+                "layer": layer, "mode": mode, "batch": batch,
+                "window_iterations_per_s": round(rates["ours"], 1),
+                "plain_same_settings": round(rates["plain"], 1),
+                "ratio_vs_plain_same_settings": round(rates["ours"] / rates["plain"], 2),
+            }
+            if child:
+                base = child["rates"][f"{layer}/{mode}/{batch}"]
+                row["plain_tf_defaults"] = round(base, 1)
+                row["ratio_vs_plain_tf_defaults"] = round(rates["ours"] / base, 2)
+                base1 = child["rates"][f"{layer}/{mode}/1"]
+                row["ratio_vs_plain_tf_defaults_batch1"] = round(rates["ours"] / base1, 2)
+            results.append(row)
             if not args.json:
-                print(f"{layer:8s} {mode:10s} {compiled:7.1f} it/s   eager {eager:6.1f} it/s   x{compiled / eager:.2f}")
+                extra = ""
+                if child:
+                    base, ratio = row["plain_tf_defaults"], row["ratio_vs_plain_tf_defaults"]
+                    extra = f"  plain(TF defaults) {base:6.1f}  x{ratio:.2f}"
+                print(f"batch {batch} {layer:8s} {mode:10s} ours {rates['ours']:6.1f} win*it/s   plain(same TF)"
+                      f" {rates['plain']:6.1f}  x{row['ratio_vs_plain_same_settings']:.2f}{extra}", flush=True)
 
     renders = []
-    for name in ("whistle.wav", "speech-and-cat.wav"):
+    for name in () if args.no_render else ("whistle.wav", "speech-and-cat.wav"):
         audio, sr = read_audio(SHARED / "audio" / name)
         params = DreamParams(mode="filter_add", layer="scores", iterations=10)
-        render(dreamer, audio[: sr // 2], sr, params)  # compile the batch shapes
+        render(dreamer, audio, sr, params)  # compile every shape this file needs
         started = time.perf_counter()
         result = render(dreamer, audio, sr, params)
         elapsed = time.perf_counter() - started
@@ -87,20 +221,25 @@ def main() -> None:
         })
         if not args.json:
             print(f"render {name}: {renders[-1]['realtime_factor']}x real time at 10 iterations/window")
-    report = {
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "device": device,
-                    "tensorflow": tf.__version__},
-        "iterations": results,
-        "render": renders,
-        "targets": {"scores_filter_add_iterations_per_s": 150, "render_realtime_factor": 5},
-        "met": {
-            "scores_filter_add": next(r for r in results if r["layer"] == "scores" and r["mode"] == "filter_add")[
-                "iterations_per_s"] >= 150,
-            "render": min(r["realtime_factor"] for r in renders) >= 5,
-        },
-    }
+
+    def row(layer: str, mode: str, batch: int) -> dict:
+        return next(r for r in results if (r["layer"], r["mode"], r["batch"]) == (layer, mode, batch))
+
+    targets = {}
+    if child:
+        targets = {
+            "scores_filter_add_batch1_3x_plain": row("scores", "filter_add", 1)["ratio_vs_plain_tf_defaults"] >= 3,
+            "layer10_filter_add_batch1_3x_plain": row("layer10", "filter_add", 1)["ratio_vs_plain_tf_defaults"] >= 3,
+            "scores_filter_add_batch4_2.5x_plain_batch1": row("scores", "filter_add", 4)[
+                "ratio_vs_plain_tf_defaults_batch1"] >= 2.5,
+        }
+    if renders:
+        targets["render_8x_realtime"] = min(r["realtime_factor"] for r in renders) >= 8
+    report = {"machine": machine, "iterations": results, "render": renders, "targets_met": targets}
     if args.json:
         print(json.dumps(report, indent=2))
+    else:
+        print("targets met: " + ", ".join(f"{k}={v}" for k, v in targets.items()))
 
 
 if __name__ == "__main__":

@@ -13,4 +13,9 @@ Packages, one job each:
 - ``instrument.cli``    the ``dreamsound`` command line.
 """
 
+from instrument.model.runtime import prepare_tensorflow_environment
+
+# Before anything imports TensorFlow: its oneDNN kernels and log level are fixed at import.
+prepare_tensorflow_environment()
+
 __version__ = "0.1.0"

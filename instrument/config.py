@@ -39,17 +39,32 @@ class EngineSettings:
 
 @dataclass(frozen=True)
 class RenderSettings:
-    """Offline render: window overlap (0 to 0.9) and windows dreamed together in one batch."""
+    """Offline render and replay: the whole signal dreamed as one (see ``instrument.dream.render``).
 
-    overlap: float = 0.5
-    batch: int = 8
+    ``coverage``: windows over every sample per iteration (1 to 8); ``chunk_seconds``: longest
+    piece dreamed in one buffer (2 to 120); ``crossfade_seconds``: joins between pieces and
+    between replay regions (0.01 to 1); ``seed``: the window offsets' random seed.
+    """
+
+    coverage: float = 2.0
+    chunk_seconds: float = 20.0
+    crossfade_seconds: float = 0.2
+    seed: int = 0
 
     def __post_init__(self) -> None:
-        number = isinstance(self.overlap, (int, float)) and not isinstance(self.overlap, bool)
-        if not number or not 0.0 <= self.overlap <= 0.9:
-            raise DreamSoundError(f"render.overlap {self.overlap!r} is out of range; allowed: 0 to 0.9")
-        if isinstance(self.batch, bool) or not isinstance(self.batch, int) or not 1 <= self.batch <= 256:
-            raise DreamSoundError(f"render.batch {self.batch!r} is out of range; allowed: 1 to 256")
+        for name, low, high in (("coverage", 1.0, 8.0), ("chunk_seconds", 2.0, 120.0),
+                                ("crossfade_seconds", 0.01, 1.0)):
+            value = getattr(self, name)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+            if not number or not low <= value <= high:
+                raise DreamSoundError(f"render.{name} {value!r} is out of range; allowed: {low:g} to {high:g}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise DreamSoundError(f"render.seed {self.seed!r} must be a whole number >= 0")
+
+    def layout(self):  # -> instrument.dream.render.Layout (imports TensorFlow lazily)
+        from instrument.dream.render import Layout
+
+        return Layout(self.coverage, self.chunk_seconds, self.crossfade_seconds)
 
 
 @dataclass(frozen=True)

@@ -96,13 +96,13 @@ def test_amplitude_cannot_run_away_over_hundreds_of_iterations(dreamer, speech_w
 def test_changing_threshold_step_and_class_between_iterations_never_retraces(dreamer, speech_window):
     params = DreamParams(mode="filter_add", layer="scores")
     dreamer.iterate(speech_window, params)
-    fn = dreamer.step.function_for(params)
-    compiled = len(dreamer.step._compiled)
+    fns = dreamer.step.functions_for(params)
+    compiled = dreamer.step.compiled_count
     for threshold, step, target in [(0.1, 0.02, None), (0.7, 0.5, "Dog"), (0.0, 0.0, 35)]:
         result = dreamer.iterate(speech_window, params.replace(threshold=threshold, step=step, target_class=target))
         assert result.audio.shape == (1, 15600)
-    assert dreamer.step.function_for(params) is fn
-    assert len(dreamer.step._compiled) == compiled
+    assert dreamer.step.functions_for(params) == fns
+    assert dreamer.step.compiled_count == compiled
 
 
 def test_a_batch_of_windows_dreams_each_window_as_alone(dreamer, speech_window, whistle_window):

@@ -176,3 +176,38 @@ def test_whistle_file_is_whistling_through_the_real_command(run_cli):
     assert report["overall"][0]["name"] == "Whistling"
     assert {"start_s", "top"} <= set(report["windows"][0])
     assert set(report["windows"][0]["top"][0]) == {"index", "name", "score"}
+
+
+@pytest.mark.parametrize("tap", ["layer10", "scores"])
+def test_pretransposed_gradient_path_equals_autodiff(loaded, speech_window, tap):
+    """The Eigen-path custom gradient (stored transposed kernels) gives TensorFlow's own gradient."""
+    weights = loaded.model.numpy_weights()
+    x = tf.constant(np.stack([speech_window, speech_window[::-1].copy()]))
+    grads = []
+    for pretransposed in (True, False):
+        model = YamNet(weights, pretransposed_gradients=pretransposed)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = model.forward(x, [tap])[tap]
+            loss = tf.reduce_sum(out[:, 70]) if tap == "scores" else tf.reduce_mean(out)
+        grads.append(tape.gradient(loss, x).numpy())
+    scale = np.abs(grads[1]).max()
+    assert scale > 0
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-5 * scale)
+
+
+def test_onednn_is_on_for_the_instrument_on_x86():
+    """The instrument asks TensorFlow for oneDNN on every x86 CPU (TF's default leaves it off on AVX2)."""
+    import platform
+    import subprocess
+    import sys
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("oneDNN is an x86 choice")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    code = "import instrument, tensorflow; from instrument.model.runtime import onednn_enabled; print(onednn_enabled())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "True"
+    env["TF_ENABLE_ONEDNN_OPTS"] = "0"  # the user's choice wins
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"

@@ -1,6 +1,6 @@
 """``dreamsound``: entry point. Parses arguments, turns input errors into one clear line.
 
-Commands: ``classify``, ``layers``, ``classes``, ``model fetch``, ``render``
+Commands: ``classify``, ``layers``, ``classes``, ``model fetch``, ``render``, ``replay``
 (and ``run``/``devices`` from the live engine). TensorFlow is imported only by
 the commands that need it, so ``--help`` stays fast.
 """
@@ -16,7 +16,7 @@ from instrument.errors import DreamSoundError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from instrument.cli import model_commands, render_command
+    from instrument.cli import model_commands, render_command, replay_command
 
     parser = argparse.ArgumentParser(
         prog="dreamsound",
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     model_commands.register(commands)
     render_command.register(commands)
+    replay_command.register(commands)
     try:
         from instrument.live import cli as live_cli
     except ImportError:
@@ -39,9 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from instrument.model.runtime import quiet_tensorflow_logs
+    from instrument.model.runtime import prepare_tensorflow_environment
 
-    quiet_tensorflow_logs()
+    prepare_tensorflow_environment()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

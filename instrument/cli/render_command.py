@@ -24,8 +24,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--target-class", metavar="C", help="class index, name, part of a name, or auto")
     p.add_argument("--target-sound", metavar="FILE")
     p.add_argument("--flip", action="store_true", default=None)
-    p.add_argument("--overlap", type=float, help="window overlap, 0 to 0.9 (default render.overlap)")
-    p.add_argument("--plot", metavar="DIR", help="write paper-style spectrogram figures into DIR")
+    p.add_argument("--seed", type=int, metavar="N", help="random seed of the window offsets (default render.seed)")
+    p.add_argument(
+        "--plot", metavar="DIR",
+        help="write into DIR the paper-style spectrograms (OUT-MODE-LAYER.png) and the class track (OUT-classes.png)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.set_defaults(handler=render_file)
 
@@ -52,11 +55,12 @@ def render_file(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from instrument.audiofile import read_audio, write_audio_atomic
-    from instrument.config import RenderSettings
 
     config = config_from(args)
     params = _params(args, config.dream)
-    overlap = config.render.overlap if args.overlap is None else RenderSettings(overlap=args.overlap).overlap
+    seed = config.render.seed if args.seed is None else args.seed
+    if seed < 0:
+        raise DreamSoundError(f"--seed {seed} must be a whole number >= 0")
     if args.target_sound and not Path(args.target_sound).is_file():
         raise DreamSoundError(f"--target-sound {args.target_sound}: no such file")
     out_path = Path(args.output)
@@ -66,37 +70,56 @@ def render_file(args: argparse.Namespace) -> int:
     dreamer = load_dreamer(config)
     dreamer.check(params)
 
-    from instrument.dream.plots import plot_render
-    from instrument.dream.render import count_steps, render
+    from instrument.dream.plots import plot_class_track, plot_render
+    from instrument.dream.render import Region, count_steps, render
+    from instrument.model.frontend import SAMPLE_RATE
 
-    total = count_steps(audio.shape[0], rate, audio.shape[1], overlap, config.render.batch, params.iterations)
+    layout = config.render.layout()
+    samples = round(audio.shape[0] * SAMPLE_RATE / rate)
+    total = count_steps([Region(0, samples, params)], samples, layout)
     with Progress(
         TextColumn("dreaming"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=Console(stderr=True), transient=True,
     ) as progress:
         task = progress.add_task("render", total=max(total, 1))
         result = render(
-            dreamer, audio, rate, params, overlap=overlap, batch=config.render.batch,
-            progress=lambda n: progress.advance(task, n),
+            dreamer, audio, rate, params, seed=seed, layout=layout, progress=lambda n: progress.advance(task, n),
         )
-    write_audio_atomic(out_path, result.audio, rate)
+    write_audio_atomic(out_path, result.audio, rate, subtype=_same_subtype(args.input, out_path))
     if args.plot:
-        label = (
-            dreamer.classes[dreamer.class_index(params.target_class)].name
-            if params.target_class is not None else "auto (top class)"
-        )
+        target = dreamer.class_index(params.target_class)
+        label = dreamer.classes[target].name if target >= 0 else "auto (top class)"
         figure = plot_render(
             args.plot, out_path.stem, audio.mean(axis=1), result.audio.mean(axis=1),
             result.first_window, params, label,
         )
         result.summary["plot"] = str(figure)
+        names = dreamer.classes.names
+        track = plot_class_track(
+            Path(args.plot) / f"{out_path.stem}-classes.png", result.before, result.after, names,
+            f"{Path(args.input).name} -> {out_path.name}: {params.mode} on {params.layer}, class {label}, "
+            f"{params.iterations} iterations, step {params.step:g}, seed {seed}",
+            extra_classes=(target,) if target >= 0 else (),
+        )
+        result.summary["class_plot"] = str(track)
     if args.json:
         print(json.dumps(result.summary))
     else:
         s = result.summary
+        heard = ", ".join(f"{c['name']} {c['score']:.2f}" for c in s["overall_after"])
         print(
-            f"{out_path}: {s['windows']} windows x {s['iterations']} iterations in {s['seconds']} s "
-            f"({s['realtime_factor']}x real time)",
+            f"{out_path}: {s['audio_seconds']} s x {s['iterations']} iterations in {s['seconds']} s "
+            f"({s['realtime_factor']}x real time); output heard as {heard}",
             file=sys.stderr,
         )
     return 0
+
+
+def _same_subtype(source: str, out_path: Path) -> str | None:
+    """The input's sample format when the output has the input's file type (a float file stays float)."""
+    import soundfile as sf
+
+    info = sf.info(source)
+    if Path(source).suffix.lower() != out_path.suffix.lower():
+        return None
+    return info.subtype if sf.check_format(info.format, info.subtype) else None

@@ -54,7 +54,7 @@ class Dreamer:
     def set_target_audio(self, name: str, audio_16k: np.ndarray) -> None:
         """Register a target sound captured at run time under ``name``."""
         self._sounds[name] = np.asarray(audio_16k, np.float32)
-        self._targets = {k: v for k, v in self._targets.items() if k[0] != name}
+        self._targets = {k: v for k, v in self._targets.items() if name not in k[:2]}
 
     def target_spectrum(self, params: DreamParams) -> tf.Tensor | None:
         if params.mode != "target":
@@ -73,6 +73,25 @@ class Dreamer:
     def iterate(self, x: np.ndarray | tf.Tensor, params: DreamParams) -> StepResult:
         with tf.device(self.device):
             return self.step(x, params, self.class_index(params.target_class), self.target_spectrum(params))
+
+    def buffer_target_spectrum(self, params: DreamParams, length: int) -> tf.Tensor | None:
+        """The target sound tiled to a ``length``-sample buffer (``None`` unless mode is ``target``)."""
+        if params.mode != "target":
+            return None
+        key = ("buffer", params.target_sound, params.filter_fft, params.filter_hop, length)
+        if key not in self._targets:
+            sound = self.target_sound(params.target_sound) if params.target_sound else None
+            self._targets[key] = self.step.target_spectrum(sound, params, length)
+        return self._targets[key]
+
+    def iterate_buffer(self, buffer: np.ndarray | tf.Tensor, params: DreamParams, offsets: np.ndarray) -> StepResult:
+        """One whole-buffer iteration with its windows at ``offsets`` (``instrument.dream.buffer`` draws them)."""
+        length = int(np.shape(buffer)[-1])
+        with tf.device(self.device):
+            return self.step.iterate_buffer(
+                buffer, params, self.class_index(params.target_class),
+                self.buffer_target_spectrum(params, length), offsets,
+            )
 
     def scores(self, windows: np.ndarray | tf.Tensor) -> np.ndarray:
         """Class scores ``[batch, 521]`` of ``[batch, 15600]`` windows."""

@@ -1,5 +1,6 @@
 """Paper-style figures of a render: mel spectrograms of input, output, their
-difference, the gradient and the filter mask, labelled with mode, layer, class."""
+difference, the gradient and the filter mask, labelled with mode, layer, class;
+and the class track: what a classifier hears over time, before and after."""
 
 from __future__ import annotations
 
@@ -74,6 +75,54 @@ def plot_render(
         f"threshold {params.threshold:g}, step {params.step:g}, class: {class_label}"
     )
     path = directory / f"{stem}-{params.mode}-{params.layer.replace('/', '_')}.png"
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+def plot_class_track(
+    path: str | Path,
+    before,  # ClassTrack of the input
+    after,  # ClassTrack of the output as written
+    class_names: list[str],
+    title: str,
+    extra_classes: tuple[int, ...] = (),
+    marks: list[tuple[float, str]] | None = None,
+) -> Path:
+    """One line per class over time, output solid and input dashed; ``marks`` are labelled
+    vertical lines (parameter changes). The classes: ``extra_classes`` and the top 3 of each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DreamSoundError(f"cannot create plot directory {path.parent}: {err}") from err
+    chosen: list[int] = []
+    for index in [*extra_classes, *after.top(3), *before.top(3)]:
+        if int(index) >= 0 and int(index) not in chosen:
+            chosen.append(int(index))
+    from instrument.model.frontend import WINDOW_SECONDS
+
+    half = WINDOW_SECONDS / 2  # plotted at each window's centre
+    fig, ax = plt.subplots(figsize=(11, 4.5), constrained_layout=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for n, index in enumerate(chosen[:8]):
+        color = colors[n % len(colors)]
+        name = class_names[index]
+        ax.plot(after.times + half, after.scores[:, index], color=color, lw=2, label=f"{name} (output)")
+        ax.plot(before.times + half, before.scores[:, index], color=color, lw=1, ls="--", label=f"{name} (input)")
+    for at, label in marks or []:
+        ax.axvline(at, color="k", lw=0.8, alpha=0.6)
+        ax.text(at, 1.02, label, rotation=0, fontsize=7, va="bottom", ha="left", transform=ax.get_xaxis_transform())
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("time (s): centre of each 0.975 s window, on a 0.1 s grid the dream did not use")
+    ax.set_ylabel("YAMNet score")
+    ax.set_title(title, pad=18 if marks else 6)
+    ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path

@@ -1,11 +1,21 @@
-"""Offline render: any file, windows with overlap, N iterations each, joined by overlap-add.
+"""Offline render: the DreamSound process on the whole signal.
 
-The input (any rate, any channel count) is resampled to 16 kHz per channel and
-cut into 15600-sample windows every ``hop = 15600 * (1 - overlap)`` samples.
-Each window is dreamed for N successive iterations (windows run together in
-batches). Dreamed windows are weighted by a periodic Hann window normalized so
-the weights sum to exactly one at every sample, added, and resampled back: the
-output has the input's rate, channels and length, and no joins can click.
+The input (any rate, any channel count) is resampled to 16 kHz. Each region of
+the signal (the whole file for ``render``; one per parameter change for a
+replay) is dreamed as one signal by the buffer step (``instrument.dream.buffer``):
+every iteration takes its loss over windows at offsets drawn afresh so that
+every sample lies under >= ``coverage`` windows, its gradient with respect to
+the whole buffer, and applies the mode's filter on the whole buffer's STFT.
+Long regions are cut into chunks of at most ``chunk_seconds`` with one window of
+context on each side, crossfaded (``instrument.dream.chunks``). All channels of a
+chunk are dreamed together in one call. Then the signal is resampled back: same
+rate, channels and length; band-limited to YAMNet's 8 kHz.
+
+The randomness (window offsets) comes from ``seed``, one generator per chunk, so
+a render is repeatable bit for bit and independent of the order chunks run in.
+
+The summary's classes are measured on the output as written, on a 0.1 s grid
+starting at 0.05 s (``instrument.dream.listen``), not on the dreamed windows.
 """
 
 from __future__ import annotations
@@ -16,10 +26,39 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from instrument.audiofile import resample
+from instrument.audiofile import resample, to_mono
+from instrument.dream import chunks as chunking
+from instrument.dream.buffer import draw_offsets, window_count
 from instrument.dream.dreamer import Dreamer
+from instrument.dream.listen import ClassTrack, class_track
 from instrument.dream.params import DreamParams
 from instrument.model.frontend import SAMPLE_RATE, WINDOW_SAMPLES
+
+
+@dataclass(frozen=True)
+class Region:
+    """Samples ``[start, end)`` of the 16 kHz signal, dreamed with ``params``."""
+
+    start: int
+    end: int
+    params: DreamParams
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the whole signal is dreamed (``render:`` in config.yaml)."""
+
+    coverage: float = 2.0  # windows over every sample per iteration
+    chunk_seconds: float = 20.0
+    crossfade_seconds: float = 0.2
+    offsets: str = "grid"  # how window offsets are drawn (instrument.dream.buffer.OFFSET_STRATEGIES)
+
+
+@dataclass
+class Dreamed:
+    signal: np.ndarray  # [channels, samples] at 16 kHz
+    chunks: list[dict]  # per chunk: span, windows per iteration, mean loss per iteration
+    first_window: dict = field(default_factory=dict)  # arrays for the paper figure
 
 
 @dataclass
@@ -27,28 +66,60 @@ class RenderResult:
     audio: np.ndarray  # frames x channels, input rate
     summary: dict
     first_window: dict = field(default_factory=dict)  # arrays for the plots
+    before: ClassTrack | None = None
+    after: ClassTrack | None = None
 
 
-def _window_starts(length: int, hop: int) -> np.ndarray:
-    """Starts (in the padded signal) so every real sample lies under full weight."""
-    pad = WINDOW_SAMPLES - hop
-    count = int(np.ceil((length + pad) / hop))
-    return np.arange(count) * hop
+def plan_for(regions: list[Region], total: int, layout: Layout) -> list[chunking.Chunk]:
+    return chunking.plan(
+        [(r.start, r.end) for r in regions], total,
+        chunk=round(layout.chunk_seconds * SAMPLE_RATE), crossfade=round(layout.crossfade_seconds * SAMPLE_RATE),
+    )
 
 
-def count_steps(frames: int, rate: int, channels: int, overlap: float, batch: int, iterations: int) -> int:
-    """How many times ``render`` will call ``progress`` (batches x iterations)."""
-    hop = max(1, round(WINDOW_SAMPLES * (1.0 - overlap)))
-    length = int(np.ceil(frames * SAMPLE_RATE / rate))
-    windows = channels * len(_window_starts(length, hop))
-    return -(-windows // batch) * iterations
+def count_steps(regions: list[Region], total: int, layout: Layout) -> int:
+    """How many times ``dream_regions`` calls ``progress`` (one per chunk iteration)."""
+    return sum(regions[c.region].params.iterations for c in plan_for(regions, total, layout))
 
 
-def _synthesis_weights(hop: int) -> np.ndarray:
-    if hop >= WINDOW_SAMPLES:
-        return np.ones(WINDOW_SAMPLES, np.float32)
-    n = np.arange(WINDOW_SAMPLES)
-    return (0.5 - 0.5 * np.cos(2 * np.pi * (n + 0.5) / WINDOW_SAMPLES)).astype(np.float32)
+def dream_regions(
+    dreamer: Dreamer,
+    signal: np.ndarray,
+    regions: list[Region],
+    *,
+    seed: int = 0,
+    layout: Layout = Layout(),
+    progress: Callable[[int], None] | None = None,
+) -> Dreamed:
+    """Dream ``signal`` (``[channels, samples]`` at 16 kHz), each region with its parameters."""
+    signal = np.asarray(signal, np.float32)
+    total = signal.shape[1]
+    out = np.zeros_like(signal, dtype=np.float64)
+    reports, first = [], {}
+    for chunk in plan_for(regions, total, layout):
+        params = regions[chunk.region].params
+        rng = np.random.default_rng([seed, chunk.region, chunk.index])
+        count = window_count(chunk.length - WINDOW_SAMPLES, layout.coverage)
+        x = chunking.cut(signal, chunk)
+        losses, gradient = [], None
+        for _ in range(params.iterations):
+            offsets = draw_offsets(rng, chunk.length, count, layout.offsets, (chunk.first_offset, chunk.last_offset))
+            result = dreamer.iterate_buffer(x, params, offsets)
+            x, gradient = result.audio, result.gradient
+            losses.append(round(float(np.mean(result.loss.numpy())), 6))
+            if progress:
+                progress(1)
+        dreamed = np.asarray(x)
+        chunking.add_into(out, dreamed, chunk)
+        if not first and chunk.lo <= 0:
+            at = -chunk.buffer_start
+            first = {"gradient": None if gradient is None else np.asarray(gradient)[0, at : at + WINDOW_SAMPLES]}
+        reports.append({
+            "region": chunk.region, "start_s": round(max(chunk.lo, 0) / SAMPLE_RATE, 3),
+            "end_s": round(min(chunk.hi, total) / SAMPLE_RATE, 3), "windows_per_iteration": count,
+            "buffer_s": round(chunk.length / SAMPLE_RATE, 3), "loss": losses,
+        })
+    return Dreamed(out.astype(np.float32), reports, first)
 
 
 def render(
@@ -57,79 +128,82 @@ def render(
     rate: int,
     params: DreamParams,
     *,
-    overlap: float = 0.5,
-    batch: int = 8,
+    seed: int = 0,
+    layout: Layout = Layout(),
     progress: Callable[[int], None] | None = None,
 ) -> RenderResult:
-    """Dream ``audio`` (frames x channels at ``rate``); ``progress(n)`` after n iterations of a batch."""
+    """Dream ``audio`` (frames x channels at ``rate``) as one signal; ``progress(n)`` after n chunk iterations."""
     dreamer.check(params)
     started = time.perf_counter()
     frames, channels = audio.shape
-    hop = max(1, round(WINDOW_SAMPLES * (1.0 - overlap)))
-    signal = resample(audio, rate, SAMPLE_RATE)
-    if signal.ndim == 1:
-        signal = signal[:, None]
-    length = signal.shape[0]
-    pad = WINDOW_SAMPLES - hop
-    starts = _window_starts(length, hop)
-    total = int(starts[-1]) + WINDOW_SAMPLES
-    padded = np.zeros((total, channels), np.float32)
-    padded[pad : pad + length] = signal
-    windows = np.stack([padded[s : s + WINDOW_SAMPLES, c] for c in range(channels) for s in starts])
+    signal = to_channels_first(resample(audio, rate, SAMPLE_RATE))
+    dreamed = dream_regions(
+        dreamer, signal, [Region(0, signal.shape[1], params)], seed=seed, layout=layout, progress=progress
+    )
+    out = back_to_rate(dreamed.signal, rate, frames)
+    seconds = time.perf_counter() - started
+    summary, before, after = summarize(dreamer, audio, out, rate, params.target_class)
+    summary.update({
+        "channels": channels, "iterations": params.iterations, "seed": seed,
+        "seconds": round(seconds, 3), "audio_seconds": round(frames / rate, 3),
+        "realtime_factor": round(frames / rate / max(seconds, 1e-9), 2),
+        "params": {k: getattr(params, k) for k in DreamParams.field_names()},
+        "layout": {"coverage": layout.coverage, "chunk_seconds": layout.chunk_seconds,
+                   "crossfade_seconds": layout.crossfade_seconds},
+        "chunks": dreamed.chunks,
+    })
+    first = dict(dreamed.first_window)
+    first.update(input=signal[0, :WINDOW_SAMPLES], output=dreamed.signal[0, :WINDOW_SAMPLES])
+    return RenderResult(out, summary, first, before, after)
 
-    weights = _synthesis_weights(hop)
-    coverage = np.zeros(total, np.float32)
-    for s in starts:
-        coverage[s : s + WINDOW_SAMPLES] += weights
-    before = dreamer.scores(windows)
-    dreamed = np.empty_like(windows)
-    losses = np.zeros((len(windows), params.iterations), np.float32)
-    first: dict = {}
-    for b in range(0, len(windows), batch):
-        x = windows[b : b + batch]
-        for i in range(params.iterations):
-            result = dreamer.iterate(x, params)
-            losses[b : b + len(x), i] = result.loss.numpy()
-            if b == 0 and i == params.iterations - 1:
-                first = {"gradient": result.gradient.numpy()[0]}
-            x = result.audio
-            if progress:
-                progress(1)
-        dreamed[b : b + len(x)] = np.asarray(x)
-    after = dreamer.scores(dreamed)
 
-    out = np.zeros((total, channels), np.float32)
-    for index, window in enumerate(dreamed):
-        channel, position = divmod(index, len(starts))
-        s = starts[position]
-        out[s : s + WINDOW_SAMPLES, channel] += window * weights
-    out /= np.maximum(coverage, 1e-6)[:, None]
-    out = resample(out[pad : pad + length], SAMPLE_RATE, rate)
-    out = _fit_length(out if out.ndim == 2 else out[:, None], frames)
-    first.update(input=windows[0], output=dreamed[0])
+def to_channels_first(signal: np.ndarray) -> np.ndarray:
+    """``frames x channels`` (or mono ``frames``) -> ``[channels, frames]`` float32."""
+    signal = np.asarray(signal, np.float32)
+    return (signal[:, None] if signal.ndim == 1 else signal).T.copy()
+
+
+def back_to_rate(signal_16k: np.ndarray, rate: int, frames: int) -> np.ndarray:
+    """``[channels, samples]`` at 16 kHz -> ``frames x channels`` at ``rate``, clipped to +-1."""
+    out = resample(np.ascontiguousarray(signal_16k.T), SAMPLE_RATE, rate)
+    out = out if out.ndim == 2 else out[:, None]
+    if out.shape[0] >= frames:
+        out = out[:frames]
+    else:
+        out = np.pad(out, ((0, frames - out.shape[0]), (0, 0)))
+    return np.clip(out, -1.0, 1.0).astype(np.float32)
+
+
+def summarize(
+    dreamer: Dreamer, before_audio: np.ndarray, after_audio: np.ndarray, rate: int, target_class: int | str | None
+) -> tuple[dict, ClassTrack, ClassTrack]:
+    """Top classes per window of the input and of the output as written, on the listening grid."""
+    before = class_track(dreamer, resample(to_mono(before_audio), rate, SAMPLE_RATE))
+    after = class_track(dreamer, resample(to_mono(after_audio), rate, SAMPLE_RATE))
+    target = dreamer.class_index(target_class)
+    windows = []
+    for i, start in enumerate(after.times):
+        row = {
+            "start_s": round(float(start), 3),
+            "top_before": dreamer.top(before.scores[i], 1)[0],
+            "top_after": dreamer.top(after.scores[i], 1)[0],
+        }
+        if target >= 0:
+            row["target_before"] = round(float(before.scores[i, target]), 6)
+            row["target_after"] = round(float(after.scores[i, target]), 6)
+        windows.append(row)
     summary = {
         "windows": len(windows),
-        "channels": channels,
-        "iterations": params.iterations,
-        "seconds": round(time.perf_counter() - started, 3),
-        "audio_seconds": round(frames / rate, 3),
-        "params": {k: getattr(params, k) for k in DreamParams.field_names()},
-        "per_window": [
-            {
-                "channel": index // len(starts),
-                "start_s": round(float(starts[index % len(starts)] - pad) / SAMPLE_RATE, 3),
-                "top_before": dreamer.top(before[index], 1)[0],
-                "top_after": dreamer.top(after[index], 1)[0],
-                "loss": [round(float(v), 6) for v in losses[index]],
-            }
-            for index in range(len(windows))
-        ],
+        "listening_grid": {"first_s": float(after.times[0]), "hop_s": 0.1},
+        "overall_before": dreamer.top(before.scores.mean(axis=0), 3),
+        "overall_after": dreamer.top(after.scores.mean(axis=0), 3),
+        "per_window": windows,
     }
-    summary["realtime_factor"] = round(summary["audio_seconds"] / max(summary["seconds"], 1e-9), 2)
-    return RenderResult(np.clip(out, -1.0, 1.0), summary, first)
-
-
-def _fit_length(audio: np.ndarray, frames: int) -> np.ndarray:
-    if audio.shape[0] >= frames:
-        return audio[:frames]
-    return np.pad(audio, ((0, frames - audio.shape[0]), (0, 0)))
+    if target >= 0:
+        summary["target"] = {
+            "index": target, "name": dreamer.classes[target].name,
+            "mean_before": round(float(before.scores[:, target].mean()), 6),
+            "mean_after": round(float(after.scores[:, target].mean()), 6),
+            "share_after_at_least_0.5": round(float((after.scores[:, target] >= 0.5).mean()), 4),
+        }
+    return summary, before, after

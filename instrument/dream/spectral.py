@@ -34,11 +34,16 @@ class Spectral:
 
     @staticmethod
     def mask(spectrum: tf.Tensor, threshold: tf.Tensor, power: tf.Tensor) -> tf.Tensor:
-        """The hard-cut mask (0. or 1.) of a ``[batch, frames, bins]`` spectrum."""
-        magnitude = tf.pow(tf.abs(spectrum), power)
+        """The hard-cut mask (0. or 1.) of a ``[batch, frames, bins]`` spectrum.
+
+        ``|S|^p / max|S|^p > t`` is computed as ``|S| > t^(1/p) * max|S|``: the same cut
+        (``x -> x^p`` is increasing for ``p > 0``), without raising every bin to a power
+        (that ``Pow`` was 0.4 ms of a 12 ms iteration).
+        """
+        magnitude = tf.abs(spectrum)
         peak = tf.reduce_max(magnitude, axis=[1, 2], keepdims=True)
-        normalized = magnitude / tf.maximum(peak, _TINY)
-        return tf.cast(normalized - threshold > 0.0, tf.float32)
+        cut = tf.pow(tf.maximum(threshold, 0.0), 1.0 / power) * peak
+        return tf.cast((magnitude > cut) & (peak > _TINY), tf.float32)
 
     @staticmethod
     def phase(spectrum: tf.Tensor) -> tf.Tensor:

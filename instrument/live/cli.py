@@ -186,5 +186,8 @@ def devices_command(args: argparse.Namespace) -> int:
         return 0
     sd = devices.sounddevice()
     print(f"PortAudio: {sd.get_portaudio_version()[1]}")
-    print(devices.describe_devices())
+    print(devices.describe_devices(headers=True))
+    if listing:
+        print("A device name picks from the first host API above that has it; add a host API's name")
+        print("('Headset MME') or give the index to choose another.")
     return 0

@@ -38,7 +38,7 @@ from instrument.live.ringbuffer import RingBuffer
 from instrument.live.settings import AudioSettings, LiveSettings, RecordSettings
 from instrument.live.shm import Layout, SharedState
 from instrument.live.supervisor import DreamSupervisor
-from instrument.model.layout import NUM_CLASSES, WINDOW_SECONDS
+from instrument.model.layout import NUM_CLASSES, SAMPLE_RATE, WINDOW_SECONDS
 
 Reporter = Callable[[dict[str, Any]], None]
 
@@ -379,6 +379,14 @@ class Engine:
         self.ring.read_latest(audio)
         self._captured[name] = (audio, rate)  # resampled to the model's rate in the dream process
         self.supervisor.send_target(name, audio, rate)
+        recorder = self.recorder
+        if recorder is not None and recorder.active:
+            from instrument.audiofile import resample  # soxr, no TensorFlow; not the audio thread
+
+            try:  # kept beside the take so `dreamsound replay` has it; a failed write costs only that
+                recorder.save_target(name, resample(audio, rate, SAMPLE_RATE), SAMPLE_RATE)
+            except OSError as err:
+                self.log(f"could not save the captured target sound beside the take: {err}")
         return name
 
     def xrun_report(self, limit: int = 64) -> list[dict[str, Any]]:

@@ -11,6 +11,8 @@ Layout of one take in the record directory (``STEM`` = ``take-YYYYmmdd-HHMMSS``)
   ``{"t": 0.0, "frame": 0, "event": "start", "samplerate": …, "params": {…}}``,
   then ``{"t": seconds, "frame": n, "name": …, "value": …}`` for every change, and
   ``{"event": "stop", …}`` at a clean stop. ``frame`` counts from the take's start.
+- ``STEM.target.NAME.FRAME.wav``: a target sound captured live (16 kHz mono float) at take
+  frame ``FRAME``, so ``dreamsound replay`` finds it (``save_target``).
 
 Every ``flush_interval`` (0.5 s) the new audio is written, the WAV header's sizes
 are rewritten and both files are flushed to the OS, so after ``kill -9`` the WAV
@@ -24,6 +26,7 @@ import datetime
 import json
 import os
 import queue
+import re
 import struct
 import threading
 import time
@@ -38,6 +41,11 @@ from instrument.live.metrics import Metrics
 from instrument.live.ringbuffer import RingBuffer
 
 MAX_DATA_BYTES = 0xFFFFFFFF - 1024 * 1024  # keep RIFF sizes representable
+
+
+def target_file_name(name: str) -> str:
+    """A target-sound name as it appears in a file name (``instrument.replay.take`` uses the same rule)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)
 
 
 class WavWriter:
@@ -179,6 +187,15 @@ class Recorder:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(10)
         self.metrics.recording = False
+
+    def save_target(self, name: str, audio: np.ndarray, rate: int) -> Path:
+        """Keep a target sound captured during the take beside it (``STEM.target.NAME.FRAME.wav``)."""
+        import soundfile as sf
+
+        frame = max(0, self.ring.written - self._start_frame)
+        path = self.directory / f"{self.stem}.target.{target_file_name(name)}.{frame}.wav"
+        sf.write(str(path), np.asarray(audio, np.float32), rate, subtype="FLOAT")
+        return path
 
     @property
     def active(self) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import platform
+import sys
 from collections.abc import Sequence
 
 from instrument.errors import DreamSoundError
@@ -10,9 +12,28 @@ from instrument.errors import DreamSoundError
 DEVICES = ("auto", "cpu", "gpu")
 
 
-def quiet_tensorflow_logs() -> None:
-    """Keep TensorFlow's C++ start-up chatter off a performer's terminal (set before import)."""
+def prepare_tensorflow_environment() -> None:
+    """Settings TensorFlow reads once, at import: quiet logs and oneDNN on every x86 CPU.
+
+    TensorFlow turns its oneDNN kernels on by default only on CPUs with AVX-512 VNNI,
+    BF16 or AMX; everywhere else (AVX2 CPUs: most laptops, many servers) it runs Eigen's
+    kernels, and on YAMNet's dream iteration those are the slow path (oneDNN's AVX2 JIT
+    kernels did the `scores` forward+backward in 8.4 ms against Eigen's 19 ms on the same
+    core; see README "Speed"). A value the user set wins (``TF_ENABLE_ONEDNN_OPTS=0``
+    brings the Eigen path back). Call before TensorFlow is imported; later it has no effect.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if platform.machine().lower() in ("x86_64", "amd64", "i686", "x86"):
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+def onednn_enabled() -> bool:
+    """Whether this TensorFlow process runs oneDNN kernels (decided when TensorFlow was imported)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:  # another build layout: assume TensorFlow's own default
+        return False
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 def choose_device(wanted: str, gpus: Sequence[str]) -> str:
@@ -23,10 +44,19 @@ def choose_device(wanted: str, gpus: Sequence[str]) -> str:
     if wanted not in DEVICES:
         raise DreamSoundError(f"engine.device {wanted!r} is not allowed; allowed: {', '.join(DEVICES)}")
     if wanted == "gpu" and not gpus:
-        raise DreamSoundError("engine.device is 'gpu' but TensorFlow sees no GPU; use 'auto' or 'cpu'")
+        raise DreamSoundError(f"engine.device is 'gpu' but TensorFlow sees no GPU{_gpu_hint()}; use 'auto' or 'cpu'")
     if wanted in ("auto", "gpu") and gpus:
         return "/GPU:0"
     return "/CPU:0"
+
+
+def _gpu_hint() -> str:
+    """Where a GPU comes from on this operating system."""
+    if sys.platform == "darwin":
+        return ' (Apple Silicon: pip install -e ".[metal]" adds tensorflow-metal)'
+    if sys.platform == "win32":
+        return " (TensorFlow has no GPU build for Windows since 2.11: run under WSL2 for a GPU)"
+    return ""
 
 
 def configure_tensorflow(threads: int = 1, device: str = "auto") -> str:
@@ -36,7 +66,7 @@ def configure_tensorflow(threads: int = 1, device: str = "auto") -> str:
     (about 4 ms per forward+backward on one window vs 6.7 ms with two threads,
     measured on the 2-core CI machine) and it leaves a core to the audio callback.
     """
-    quiet_tensorflow_logs()
+    prepare_tensorflow_environment()
     import tensorflow as tf
 
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:

@@ -1,4 +1,4 @@
-"""Live-engine fixtures: the session's JACK dummy server and a disk that fills up (see ``livehelpers``)."""
+"""Live-engine fixtures: the session's JACK dummy server, the real model for scoring, a disk that fills up."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .livehelpers import JackServer
+from .livehelpers import TFLITE, JackServer, need
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +33,20 @@ def jack() -> Iterator[JackServer]:
         os.environ.pop("JACK_DEFAULT_SERVER", None)
     else:
         os.environ["JACK_DEFAULT_SERVER"] = previous
+
+
+@pytest.fixture(scope="session")
+def live_dreamer():
+    """The real model (lite weights from ../shared), loaded once in the test process: to score what a
+    performance produced (the engine itself dreams in its own dream process)."""
+    from instrument.model.runtime import configure_tensorflow
+
+    device = configure_tensorflow(1)
+    need(TFLITE)
+    from instrument.dream.dreamer import Dreamer
+    from instrument.model.loader import ModelSettings, load_yamnet
+
+    return Dreamer(load_yamnet(ModelSettings(source="tflite", path=str(TFLITE))), device)
 
 
 @pytest.fixture

@@ -147,7 +147,7 @@ def fetch(
                     part.unlink(missing_ok=True)
                     raise
             os.replace(part, final)
-            (dest / f"{remote.name}.sha256").write_text(f"{actual}  {remote.name}\n")
+            (dest / f"{remote.name}.sha256").write_text(f"{actual}  {remote.name}\n", encoding="utf-8")
             if not expected:
                 console.print(
                     f"[yellow]{remote.name}: no published checksum; recorded sha256 {actual}[/yellow]"
