@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -330,6 +331,9 @@ class DreamProcess:
 def main(spec: DreamSpec, inbox: Any, outbox: Any) -> None:
     """The dream process's entry point (``multiprocessing.Process(target=main)``)."""
     lower_priority(0)
+    # Ctrl-C in a terminal reaches the whole process group: the audio process decides when this one ends
+    # (a "stop" message, or the end of its pipe), so a performer's Ctrl-C is not a crash to restart from.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = Outbox(outbox)
     code = 0
     try:
