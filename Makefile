@@ -71,6 +71,13 @@ test: setup check-platforms
 	$(BIN)/python -m pytest -q
 endif
 
+# The suite must hold on any host: three runs in a row, one on a single core, one with oneDNN limited to AVX2.
+.PHONY: test-stress
+test-stress: setup
+	$(BIN)/python -m pytest -q
+	taskset -c 0 $(BIN)/python -m pytest -q
+	ONEDNN_MAX_CPU_ISA=AVX2 $(BIN)/python -m pytest -q
+
 bench: setup
 	$(BIN)/python -m benchmarks.dream_speed
 

@@ -296,6 +296,7 @@ def build() -> dict:
         y += ROW
     p.comment(fx, y, "recording", 105)
     displays["recording"] = p.ui("toggle", fw, y, 22, 22)
+    displays["engine"] = p.message(fw + 40, y, "-", 120, panel=True)  # dream engine state
     y += ROW
     p.comment(fx, y, "preset", 105)
     displays["preset"] = p.message(fw, y, "-", 220, panel=True)
@@ -370,6 +371,7 @@ def build() -> dict:
         ("/dream/status/latency", scaled(displays["latency"])),
         ("/dream/status/recording", setter(displays["recording"])),
         ("/dream/status/dropped", setter(displays["dropped"])),
+        ("/dream/status/engine", setter(displays["engine"])),
     ]
     source, outlet, y = udpreceive, 0, 70
     per_route = 5

@@ -219,6 +219,7 @@ def build() -> str:
     c.floatatom(fw, y, 8, "$0-latency-in")
     y += 22
     c.tgl(fw, y, "empty", "$0-recording-in", label="recording")
+    c.symbolatom(fw + 100, y, 10, "$0-engine-in")  # dream engine: loading, dreaming, restarting, failed
     c.text(fx, y, "status")
     y += 26
     c.text(fx, y, "connected")
@@ -441,7 +442,7 @@ def build() -> str:
 
     # status
     sy = vy + 340
-    status_words = "input_class output_class levels rate iterations xruns dropped latency recording"
+    status_words = "input_class output_class levels rate iterations xruns dropped latency recording engine"
     route_status = c.obj(vx, sy, f"route {status_words}")
     c.wire(route_more, 4, route_status)
     for i, side in enumerate(("input", "output")):
@@ -471,6 +472,11 @@ def build() -> str:
     m = c.msg(vx + 400, sy + 130, "set $1")
     c.wire(route_status, 4 + len(STATUS_SCALARS), m)
     c.wire(m, 0, c.obj(vx + 400, sy + 155, "s $0-recording-in"))
+    engine = c.obj(vx + 480, sy + 105, "symbol")
+    c.wire(route_status, 5 + len(STATUS_SCALARS), engine)
+    m = c.msg(vx + 480, sy + 130, "set $1")
+    c.wire(engine, 0, m)
+    c.wire(m, 0, c.obj(vx + 480, sy + 155, "s $0-engine-in"))
 
     # presets: "preset save N" / "preset load N"
     py = sy + 200

@@ -2875,6 +2875,31 @@
    {
     "box": {
      "id": "obj-123",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      520.0,
+      350.0,
+      120.0,
+      22.0
+     ],
+     "presentation": 1,
+     "presentation_rect": [
+      520.0,
+      350.0,
+      120.0,
+      22.0
+     ],
+     "text": "-"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-124",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2896,7 +2921,7 @@
    },
    {
     "box": {
-     "id": "obj-124",
+     "id": "obj-125",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -2921,7 +2946,7 @@
    },
    {
     "box": {
-     "id": "obj-125",
+     "id": "obj-126",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2943,7 +2968,7 @@
    },
    {
     "box": {
-     "id": "obj-126",
+     "id": "obj-127",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -2968,7 +2993,7 @@
    },
    {
     "box": {
-     "id": "obj-127",
+     "id": "obj-128",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2990,7 +3015,7 @@
    },
    {
     "box": {
-     "id": "obj-128",
+     "id": "obj-129",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3008,7 +3033,7 @@
    },
    {
     "box": {
-     "id": "obj-129",
+     "id": "obj-130",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3031,7 +3056,7 @@
    },
    {
     "box": {
-     "id": "obj-130",
+     "id": "obj-131",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3049,7 +3074,7 @@
    },
    {
     "box": {
-     "id": "obj-131",
+     "id": "obj-132",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3067,7 +3092,7 @@
    },
    {
     "box": {
-     "id": "obj-132",
+     "id": "obj-133",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3085,7 +3110,7 @@
    },
    {
     "box": {
-     "id": "obj-133",
+     "id": "obj-134",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3103,7 +3128,7 @@
    },
    {
     "box": {
-     "id": "obj-134",
+     "id": "obj-135",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3121,7 +3146,7 @@
    },
    {
     "box": {
-     "id": "obj-135",
+     "id": "obj-136",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3144,7 +3169,7 @@
    },
    {
     "box": {
-     "id": "obj-136",
+     "id": "obj-137",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3162,7 +3187,7 @@
    },
    {
     "box": {
-     "id": "obj-137",
+     "id": "obj-138",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3180,7 +3205,7 @@
    },
    {
     "box": {
-     "id": "obj-138",
+     "id": "obj-139",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3198,7 +3223,7 @@
    },
    {
     "box": {
-     "id": "obj-139",
+     "id": "obj-140",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3216,7 +3241,7 @@
    },
    {
     "box": {
-     "id": "obj-140",
+     "id": "obj-141",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3234,7 +3259,7 @@
    },
    {
     "box": {
-     "id": "obj-141",
+     "id": "obj-142",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3257,7 +3282,7 @@
    },
    {
     "box": {
-     "id": "obj-142",
+     "id": "obj-143",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -3276,7 +3301,7 @@
    },
    {
     "box": {
-     "id": "obj-143",
+     "id": "obj-144",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3294,7 +3319,7 @@
    },
    {
     "box": {
-     "id": "obj-144",
+     "id": "obj-145",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -3313,7 +3338,7 @@
    },
    {
     "box": {
-     "id": "obj-145",
+     "id": "obj-146",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3331,7 +3356,7 @@
    },
    {
     "box": {
-     "id": "obj-146",
+     "id": "obj-147",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -3350,7 +3375,7 @@
    },
    {
     "box": {
-     "id": "obj-147",
+     "id": "obj-148",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3368,7 +3393,7 @@
    },
    {
     "box": {
-     "id": "obj-148",
+     "id": "obj-149",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3386,7 +3411,7 @@
    },
    {
     "box": {
-     "id": "obj-149",
+     "id": "obj-150",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3404,7 +3429,7 @@
    },
    {
     "box": {
-     "id": "obj-150",
+     "id": "obj-151",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3422,7 +3447,7 @@
    },
    {
     "box": {
-     "id": "obj-151",
+     "id": "obj-152",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -3440,7 +3465,7 @@
    },
    {
     "box": {
-     "id": "obj-152",
+     "id": "obj-153",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3463,7 +3488,7 @@
    },
    {
     "box": {
-     "id": "obj-153",
+     "id": "obj-154",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -3482,7 +3507,7 @@
    },
    {
     "box": {
-     "id": "obj-154",
+     "id": "obj-155",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3500,7 +3525,7 @@
    },
    {
     "box": {
-     "id": "obj-155",
+     "id": "obj-156",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3518,7 +3543,7 @@
    },
    {
     "box": {
-     "id": "obj-156",
+     "id": "obj-157",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3536,7 +3561,7 @@
    },
    {
     "box": {
-     "id": "obj-157",
+     "id": "obj-158",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3554,7 +3579,7 @@
    },
    {
     "box": {
-     "id": "obj-158",
+     "id": "obj-159",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 3,
@@ -3574,7 +3599,7 @@
    },
    {
     "box": {
-     "id": "obj-159",
+     "id": "obj-160",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3592,7 +3617,7 @@
    },
    {
     "box": {
-     "id": "obj-160",
+     "id": "obj-161",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3610,7 +3635,7 @@
    },
    {
     "box": {
-     "id": "obj-161",
+     "id": "obj-162",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3628,7 +3653,7 @@
    },
    {
     "box": {
-     "id": "obj-162",
+     "id": "obj-163",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3651,7 +3676,7 @@
    },
    {
     "box": {
-     "id": "obj-163",
+     "id": "obj-164",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 3,
@@ -3671,7 +3696,7 @@
    },
    {
     "box": {
-     "id": "obj-164",
+     "id": "obj-165",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3689,7 +3714,7 @@
    },
    {
     "box": {
-     "id": "obj-165",
+     "id": "obj-166",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3707,7 +3732,7 @@
    },
    {
     "box": {
-     "id": "obj-166",
+     "id": "obj-167",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3725,7 +3750,7 @@
    },
    {
     "box": {
-     "id": "obj-167",
+     "id": "obj-168",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -3744,7 +3769,7 @@
    },
    {
     "box": {
-     "id": "obj-168",
+     "id": "obj-169",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3762,7 +3787,7 @@
    },
    {
     "box": {
-     "id": "obj-169",
+     "id": "obj-170",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3780,24 +3805,6 @@
    },
    {
     "box": {
-     "id": "obj-170",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 1,
-     "outlettype": [
-      ""
-     ],
-     "patching_rect": [
-      1000.0,
-      536.0,
-      86.4,
-      22.0
-     ],
-     "text": "prepend set"
-    }
-   },
-   {
-    "box": {
      "id": "obj-171",
      "maxclass": "newobj",
      "numinlets": 1,
@@ -3806,7 +3813,7 @@
       ""
      ],
      "patching_rect": [
-      1130.0,
+      1000.0,
       536.0,
       86.4,
       22.0
@@ -3824,7 +3831,7 @@
       ""
      ],
      "patching_rect": [
-      1260.0,
+      1130.0,
       536.0,
       86.4,
       22.0
@@ -3836,9 +3843,28 @@
     "box": {
      "id": "obj-173",
      "maxclass": "newobj",
-     "numinlets": 4,
-     "numoutlets": 4,
+     "numinlets": 1,
+     "numoutlets": 1,
      "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      1260.0,
+      536.0,
+      86.4,
+      22.0
+     ],
+     "text": "prepend set"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-174",
+     "maxclass": "newobj",
+     "numinlets": 5,
+     "numoutlets": 5,
+     "outlettype": [
+      "",
       "",
       "",
       "",
@@ -3847,15 +3873,15 @@
      "patching_rect": [
       740.0,
       664.0,
-      483.20000000000005,
+      617.6,
       22.0
      ],
-     "text": "route /dream/status/latency /dream/status/recording /dream/status/dropped"
+     "text": "route /dream/status/latency /dream/status/recording /dream/status/dropped /dream/status/engine"
     }
    },
    {
     "box": {
-     "id": "obj-174",
+     "id": "obj-175",
      "maxclass": "newobj",
      "numinlets": 2,
      "numoutlets": 1,
@@ -3873,7 +3899,7 @@
    },
    {
     "box": {
-     "id": "obj-175",
+     "id": "obj-176",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3891,7 +3917,7 @@
    },
    {
     "box": {
-     "id": "obj-176",
+     "id": "obj-177",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3909,7 +3935,7 @@
    },
    {
     "box": {
-     "id": "obj-177",
+     "id": "obj-178",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3927,7 +3953,25 @@
    },
    {
     "box": {
-     "id": "obj-178",
+     "id": "obj-179",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      1130.0,
+      694.0,
+      86.4,
+      22.0
+     ],
+     "text": "prepend set"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-180",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 0,
@@ -4737,11 +4781,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-129",
+      "obj-130",
       0
      ],
      "source": [
-      "obj-128",
+      "obj-129",
       0
      ]
     }
@@ -4749,11 +4793,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-130",
+      "obj-131",
       0
      ],
      "source": [
-      "obj-129",
+      "obj-130",
       0
      ]
     }
@@ -4765,7 +4809,7 @@
       0
      ],
      "source": [
-      "obj-130",
+      "obj-131",
       0
      ]
     }
@@ -4777,7 +4821,7 @@
       0
      ],
      "source": [
-      "obj-130",
+      "obj-131",
       0
      ]
     }
@@ -4785,11 +4829,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-131",
+      "obj-132",
       0
      ],
      "source": [
-      "obj-129",
+      "obj-130",
       1
      ]
     }
@@ -4801,7 +4845,7 @@
       0
      ],
      "source": [
-      "obj-131",
+      "obj-132",
       0
      ]
     }
@@ -4813,7 +4857,7 @@
       0
      ],
      "source": [
-      "obj-131",
+      "obj-132",
       0
      ]
     }
@@ -4821,11 +4865,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-132",
+      "obj-133",
       0
      ],
      "source": [
-      "obj-129",
+      "obj-130",
       2
      ]
     }
@@ -4837,7 +4881,7 @@
       0
      ],
      "source": [
-      "obj-132",
+      "obj-133",
       0
      ]
     }
@@ -4849,7 +4893,7 @@
       0
      ],
      "source": [
-      "obj-132",
+      "obj-133",
       0
      ]
     }
@@ -4857,11 +4901,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-133",
+      "obj-134",
       0
      ],
      "source": [
-      "obj-129",
+      "obj-130",
       3
      ]
     }
@@ -4873,7 +4917,7 @@
       0
      ],
      "source": [
-      "obj-133",
+      "obj-134",
       0
      ]
     }
@@ -4885,7 +4929,7 @@
       0
      ],
      "source": [
-      "obj-133",
+      "obj-134",
       0
      ]
     }
@@ -4893,11 +4937,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-134",
+      "obj-135",
       0
      ],
      "source": [
-      "obj-129",
+      "obj-130",
       4
      ]
     }
@@ -4909,20 +4953,8 @@
       0
      ],
      "source": [
-      "obj-134",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-135",
       0
-     ],
-     "source": [
-      "obj-129",
-      5
      ]
     }
    },
@@ -4933,7 +4965,19 @@
       0
      ],
      "source": [
-      "obj-135",
+      "obj-130",
+      5
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-137",
+      0
+     ],
+     "source": [
+      "obj-136",
       0
      ]
     }
@@ -4945,7 +4989,7 @@
       0
      ],
      "source": [
-      "obj-136",
+      "obj-137",
       0
      ]
     }
@@ -4953,11 +4997,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-137",
+      "obj-138",
       0
      ],
      "source": [
-      "obj-135",
+      "obj-136",
       1
      ]
     }
@@ -4969,7 +5013,7 @@
       0
      ],
      "source": [
-      "obj-137",
+      "obj-138",
       0
      ]
     }
@@ -4977,11 +5021,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-138",
+      "obj-139",
       0
      ],
      "source": [
-      "obj-135",
+      "obj-136",
       2
      ]
     }
@@ -4993,7 +5037,7 @@
       0
      ],
      "source": [
-      "obj-138",
+      "obj-139",
       0
      ]
     }
@@ -5001,11 +5045,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-139",
+      "obj-140",
       0
      ],
      "source": [
-      "obj-135",
+      "obj-136",
       3
      ]
     }
@@ -5017,7 +5061,7 @@
       0
      ],
      "source": [
-      "obj-139",
+      "obj-140",
       0
      ]
     }
@@ -5025,11 +5069,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-140",
+      "obj-141",
       0
      ],
      "source": [
-      "obj-135",
+      "obj-136",
       4
      ]
     }
@@ -5041,20 +5085,8 @@
       0
      ],
      "source": [
-      "obj-140",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-141",
       0
-     ],
-     "source": [
-      "obj-135",
-      5
      ]
     }
    },
@@ -5065,8 +5097,8 @@
       0
      ],
      "source": [
-      "obj-141",
-      0
+      "obj-136",
+      5
      ]
     }
    },
@@ -5078,6 +5110,18 @@
      ],
      "source": [
       "obj-142",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-144",
+      0
+     ],
+     "source": [
+      "obj-143",
       0
      ]
     }
@@ -5089,20 +5133,8 @@
       0
      ],
      "source": [
-      "obj-143",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-144",
       0
-     ],
-     "source": [
-      "obj-141",
-      1
      ]
     }
    },
@@ -5113,7 +5145,19 @@
       0
      ],
      "source": [
-      "obj-144",
+      "obj-142",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-146",
+      0
+     ],
+     "source": [
+      "obj-145",
       0
      ]
     }
@@ -5125,20 +5169,8 @@
       0
      ],
      "source": [
-      "obj-145",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-146",
       0
-     ],
-     "source": [
-      "obj-141",
-      2
      ]
     }
    },
@@ -5149,7 +5181,19 @@
       0
      ],
      "source": [
-      "obj-146",
+      "obj-142",
+      2
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-148",
+      0
+     ],
+     "source": [
+      "obj-147",
       0
      ]
     }
@@ -5161,7 +5205,7 @@
       0
      ],
      "source": [
-      "obj-147",
+      "obj-148",
       0
      ]
     }
@@ -5169,11 +5213,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-148",
+      "obj-149",
       0
      ],
      "source": [
-      "obj-146",
+      "obj-147",
       1
      ]
     }
@@ -5185,7 +5229,7 @@
       0
      ],
      "source": [
-      "obj-148",
+      "obj-149",
       0
      ]
     }
@@ -5193,11 +5237,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-149",
+      "obj-150",
       0
      ],
      "source": [
-      "obj-141",
+      "obj-142",
       3
      ]
     }
@@ -5209,7 +5253,7 @@
       0
      ],
      "source": [
-      "obj-149",
+      "obj-150",
       0
      ]
     }
@@ -5217,11 +5261,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-150",
+      "obj-151",
       0
      ],
      "source": [
-      "obj-141",
+      "obj-142",
       4
      ]
     }
@@ -5233,7 +5277,7 @@
       0
      ],
      "source": [
-      "obj-150",
+      "obj-151",
       0
      ]
     }
@@ -5241,11 +5285,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-151",
+      "obj-152",
       0
      ],
      "source": [
-      "obj-141",
+      "obj-142",
       4
      ]
     }
@@ -5257,7 +5301,7 @@
       0
      ],
      "source": [
-      "obj-151",
+      "obj-152",
       0
      ]
     }
@@ -5265,11 +5309,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-152",
+      "obj-153",
       0
      ],
      "source": [
-      "obj-141",
+      "obj-142",
       5
      ]
     }
@@ -5277,35 +5321,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-153",
-      0
-     ],
-     "source": [
-      "obj-152",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-154",
       0
      ],
      "source": [
       "obj-153",
-      1
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-94",
-      0
-     ],
-     "source": [
-      "obj-154",
       0
      ]
     }
@@ -5317,7 +5337,7 @@
       0
      ],
      "source": [
-      "obj-152",
+      "obj-154",
       1
      ]
     }
@@ -5325,7 +5345,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-124",
+      "obj-94",
       0
      ],
      "source": [
@@ -5341,15 +5361,15 @@
       0
      ],
      "source": [
-      "obj-152",
-      2
+      "obj-153",
+      1
      ]
     }
    },
    {
     "patchline": {
      "destination": [
-      "obj-124",
+      "obj-125",
       0
      ],
      "source": [
@@ -5365,15 +5385,15 @@
       0
      ],
      "source": [
-      "obj-152",
-      3
+      "obj-153",
+      2
      ]
     }
    },
    {
     "patchline": {
      "destination": [
-      "obj-126",
+      "obj-125",
       0
      ],
      "source": [
@@ -5389,8 +5409,20 @@
       0
      ],
      "source": [
-      "obj-152",
-      4
+      "obj-153",
+      3
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-127",
+      0
+     ],
+     "source": [
+      "obj-158",
+      0
      ]
     }
    },
@@ -5401,7 +5433,19 @@
       0
      ],
      "source": [
-      "obj-158",
+      "obj-153",
+      4
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-160",
+      0
+     ],
+     "source": [
+      "obj-159",
       0
      ]
     }
@@ -5413,7 +5457,7 @@
       0
      ],
      "source": [
-      "obj-159",
+      "obj-160",
       0
      ]
     }
@@ -5421,11 +5465,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-160",
+      "obj-161",
       0
      ],
      "source": [
-      "obj-158",
+      "obj-159",
       1
      ]
     }
@@ -5437,7 +5481,7 @@
       0
      ],
      "source": [
-      "obj-160",
+      "obj-161",
       0
      ]
     }
@@ -5445,11 +5489,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-161",
+      "obj-162",
       0
      ],
      "source": [
-      "obj-158",
+      "obj-159",
       2
      ]
     }
@@ -5461,20 +5505,8 @@
       0
      ],
      "source": [
-      "obj-161",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-162",
       0
-     ],
-     "source": [
-      "obj-152",
-      5
      ]
     }
    },
@@ -5485,8 +5517,8 @@
       0
      ],
      "source": [
-      "obj-162",
-      0
+      "obj-153",
+      5
      ]
     }
    },
@@ -5498,6 +5530,18 @@
      ],
      "source": [
       "obj-163",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-165",
+      0
+     ],
+     "source": [
+      "obj-164",
       0
      ]
     }
@@ -5509,7 +5553,7 @@
       0
      ],
      "source": [
-      "obj-164",
+      "obj-165",
       0
      ]
     }
@@ -5517,11 +5561,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-165",
+      "obj-166",
       0
      ],
      "source": [
-      "obj-163",
+      "obj-164",
       1
      ]
     }
@@ -5533,7 +5577,7 @@
       0
      ],
      "source": [
-      "obj-165",
+      "obj-166",
       0
      ]
     }
@@ -5541,11 +5585,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-166",
+      "obj-167",
       0
      ],
      "source": [
-      "obj-163",
+      "obj-164",
       2
      ]
     }
@@ -5557,20 +5601,8 @@
       0
      ],
      "source": [
-      "obj-166",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-167",
       0
-     ],
-     "source": [
-      "obj-162",
-      1
      ]
     }
    },
@@ -5581,7 +5613,19 @@
       0
      ],
      "source": [
-      "obj-167",
+      "obj-163",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-169",
+      0
+     ],
+     "source": [
+      "obj-168",
       0
      ]
     }
@@ -5593,7 +5637,7 @@
       0
      ],
      "source": [
-      "obj-168",
+      "obj-169",
       0
      ]
     }
@@ -5601,11 +5645,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-169",
+      "obj-170",
       0
      ],
      "source": [
-      "obj-167",
+      "obj-168",
       1
      ]
     }
@@ -5617,7 +5661,7 @@
       0
      ],
      "source": [
-      "obj-169",
+      "obj-170",
       0
      ]
     }
@@ -5625,11 +5669,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-170",
+      "obj-171",
       0
      ],
      "source": [
-      "obj-162",
+      "obj-163",
       2
      ]
     }
@@ -5641,7 +5685,7 @@
       0
      ],
      "source": [
-      "obj-170",
+      "obj-171",
       0
      ]
     }
@@ -5649,11 +5693,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-171",
+      "obj-172",
       0
      ],
      "source": [
-      "obj-162",
+      "obj-163",
       3
      ]
     }
@@ -5665,7 +5709,7 @@
       0
      ],
      "source": [
-      "obj-171",
+      "obj-172",
       0
      ]
     }
@@ -5673,11 +5717,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-172",
+      "obj-173",
       0
      ],
      "source": [
-      "obj-162",
+      "obj-163",
       4
      ]
     }
@@ -5689,7 +5733,7 @@
       0
      ],
      "source": [
-      "obj-172",
+      "obj-173",
       0
      ]
     }
@@ -5697,11 +5741,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-173",
+      "obj-174",
       0
      ],
      "source": [
-      "obj-162",
+      "obj-163",
       5
      ]
     }
@@ -5709,35 +5753,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-174",
-      0
-     ],
-     "source": [
-      "obj-173",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-175",
       0
      ],
      "source": [
       "obj-174",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-116",
-      0
-     ],
-     "source": [
-      "obj-175",
       0
      ]
     }
@@ -5749,15 +5769,15 @@
       0
      ],
      "source": [
-      "obj-173",
-      1
+      "obj-175",
+      0
      ]
     }
    },
    {
     "patchline": {
      "destination": [
-      "obj-122",
+      "obj-116",
       0
      ],
      "source": [
@@ -5773,15 +5793,15 @@
       0
      ],
      "source": [
-      "obj-173",
-      2
+      "obj-174",
+      1
      ]
     }
    },
    {
     "patchline": {
      "destination": [
-      "obj-120",
+      "obj-122",
       0
      ],
      "source": [
@@ -5797,8 +5817,56 @@
       0
      ],
      "source": [
-      "obj-173",
+      "obj-174",
+      2
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-120",
+      0
+     ],
+     "source": [
+      "obj-178",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-179",
+      0
+     ],
+     "source": [
+      "obj-174",
       3
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-123",
+      0
+     ],
+     "source": [
+      "obj-179",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-180",
+      0
+     ],
+     "source": [
+      "obj-174",
+      4
      ]
     }
    }

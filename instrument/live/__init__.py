@@ -1,13 +1,20 @@
-"""The live engine: audio callback, dream worker, glitch-free output, metrics, controls and rehearsal recording.
+"""The live engine: audio callback, dream process, glitch-free output, metrics, controls and rehearsal recording.
+
+Two processes: the audio process (everything below but ``dreamproc`` and ``worker``) only moves
+samples and never imports TensorFlow; the dream process loads the model and dreams.
 
 Modules, one job each:
 
 - ``settings``   the ``audio:``, ``live:`` and ``record:`` sections of ``config.yaml``.
 - ``ringbuffer`` preallocated single-writer ring buffer indexed by absolute frame counts.
+- ``shm``        the shared memory between the processes: input ring, played ring, window slots.
 - ``output``     grain player (overlap-add / crossfade of dreamed windows) and safety limiter.
 - ``callback``   the real-time audio callback (copies, mixes, limits; never waits, never allocates).
-- ``worker``     the dream worker thread (newest window -> iterations -> published window).
-- ``metrics``    counters and timings written by the callback and the worker.
+- ``supervisor`` starts the dream process, relays parameters and windows, restarts it when it dies.
+- ``dreamproc``  the dream process: model, compiling, the dream loop, status classification.
+- ``worker``     the dream loop (newest window -> iterations -> published window).
+- ``metrics``    counters and timings written by the callback and the supervisor.
+- ``activity``   what ran when (for naming what an xrun coincided with).
 - ``controls``   the one thread-safe object holding every parameter and exposing the metrics.
 - ``recorder``   the rehearsal recording writer thread (WAV + JSON-lines parameter log).
 - ``devices``    device lookup, validation and clear errors.

@@ -1,8 +1,15 @@
 """The real-time audio callback: input to the ring buffer, grains + dry mix + gain + limiter to every output channel.
 
-It never waits on the worker, never calls TensorFlow, never touches the disk and
-never allocates arrays: every buffer is preallocated, numpy writes with ``out=``.
+It never waits on the dream engine, never calls TensorFlow, never touches the disk
+and never allocates arrays: every buffer is preallocated, numpy writes with ``out=``.
 Exceptions are caught (the block is silenced and counted) so the stream survives.
+
+The dream level: the performer's ``mix`` applies once dreams arrive. Before the first
+dreamed grain, and after the dream engine stops (it died, it restarts), the level
+ramps to 0 over ``fade_seconds``: the output is then the *standby* sound, by default
+the dry input at the performer's gain (``live.standby: dry``; ``silence`` mutes the
+dream's share instead), so the instrument sounds at once and never goes silent
+because the model is loading or restarting.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ class AudioCallback:
         input_loop: bool = False,
         device_latency: float = 0.0,
         started: float | None = None,
+        output_ring: RingBuffer | None = None,
+        standby: str = "dry",
+        fade_seconds: float = 0.3,
     ) -> None:
         self.samplerate = samplerate
         self.input_channels = None if input_channels is None else tuple(c - 1 for c in input_channels)
@@ -42,6 +52,15 @@ class AudioCallback:
         self.controls = controls
         self.metrics = metrics
         self.record_ring = record_ring
+        self.output_ring = output_ring  # what went to the speakers, for the dream engine's status classification
+        self.standby_dry = standby == "dry"
+        # Set by the dream engine's supervisor: True while a dream process is up and dreaming.
+        self.dream_gate = False
+        self._level = 0.0  # 0: standby sound, 1: the performer's mix
+        self._level_target = 0.0
+        self._level_per_frame = 1.0 / max(1.0, fade_seconds * samplerate)
+        self._index = np.arange(1, max_block + 1, dtype=np.float32)
+        self._ramp = touched_zeros(max_block)
         self.input_file = input_file
         self.input_loop = input_loop
         self.file_pos = 0
@@ -100,9 +119,39 @@ class AudioCallback:
             metrics.held_grains += 1
             return
         if self.player.dreamed[slot]:
+            if self.dream_gate:
+                self._level_target = 1.0
             metrics.latency = (frame - self.player.capture_end[slot]) / self.samplerate + self.device_latency
             if metrics.first_dream != metrics.first_dream:  # NaN: first dreamed grain
                 metrics.first_dream = time.monotonic() - self.started + self.device_latency
+
+    def _mix(self, dry: np.ndarray, wet: np.ndarray, out: np.ndarray, tmp: np.ndarray, mix: float, gain: float) -> None:
+        """out = dry and wet at the performer's mix, scaled by the dream level (ramped within the block)."""
+        n = out.shape[0]
+        start, target = self._level, self._level_target
+        if start == target:
+            wet_share = mix * start
+            dry_share = 1.0 - wet_share if self.standby_dry else 1.0 - mix
+            np.multiply(dry, dry_share * gain, out=out)
+            np.multiply(wet, wet_share * gain, out=tmp)
+            out += tmp
+            return
+        step = self._level_per_frame * n
+        end = min(target, start + step) if target > start else max(target, start - step)
+        level = self._ramp[:n]
+        np.multiply(self._index[:n], (end - start) / n, out=level)
+        level += start
+        np.multiply(wet, level, out=tmp)
+        tmp *= mix * gain
+        if self.standby_dry:
+            level *= -mix
+            level += 1.0
+            np.multiply(dry, level, out=out)
+            out *= gain
+        else:
+            np.multiply(dry, (1.0 - mix) * gain, out=out)
+        out += tmp
+        self._level = end
 
     # --- the callback ------------------------------------------------------------------
     def process(self, indata: np.ndarray | None, outdata: np.ndarray, frames: int) -> None:
@@ -120,9 +169,9 @@ class AudioCallback:
             self.metrics.input_peak = peak
         self.player.render(wet, self._frame, self._on_grain)
         fast = self.controls.fast
-        np.multiply(dry, (1.0 - fast.mix) * fast.gain, out=out)
-        np.multiply(wet, fast.mix * fast.gain, out=tmp)
-        out += tmp
+        if not self.dream_gate:
+            self._level_target = 0.0
+        self._mix(dry, wet, out, tmp, fast.mix, fast.gain)
         pre = self.limiter.process(out, fast.ceiling)
         if not pre < 3.0e38:
             self.metrics.nonfinite_blocks += 1
@@ -132,6 +181,8 @@ class AudioCallback:
         if peak > self.metrics.output_peak:
             self.metrics.output_peak = peak
         outdata[:n] = out[:, None]
+        if self.output_ring is not None:
+            self.output_ring.write(out)
         if self.record_ring is not None:
             rec = self._rec[:n]
             rec[:, 0] = dry
@@ -143,12 +194,15 @@ class AudioCallback:
     def __call__(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         t0 = time.perf_counter()
         metrics = self.metrics
+        if metrics.callbacks == 0:
+            metrics.first_sound = time.monotonic() - self.started + self.device_latency
         metrics.callbacks += 1
         if status:
             if status.input_underflow or status.input_overflow or status.output_underflow or status.output_overflow:
                 metrics.last_xrun_frame = self._frame
                 if metrics.xrun_blocks < metrics.xrun_frames.shape[0]:
                     metrics.xrun_frames[metrics.xrun_blocks] = self._frame
+                    metrics.xrun_times[metrics.xrun_blocks] = time.monotonic()
                 metrics.xrun_blocks += 1
             if status.input_underflow:
                 metrics.input_underflows += 1

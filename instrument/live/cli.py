@@ -97,8 +97,10 @@ def status_text(m: dict[str, Any]) -> str:
     latency = "-" if m["latency"] is None else f"{m['latency']:.2f}s"
     cycle = "-" if m["cycle_ms_median"] is None else f"{m['cycle_ms_median']:.0f}ms"
     rec = f"rec {m['recorded_seconds']:.0f}s" if m["recording"] else "rec off"
+    state = m.get("engine_state", "dreaming")
+    dreaming = f"{m['iterations_per_second']:.0f} it/s" if state == "dreaming" else f"dreams {state}"
     return (
-        f"{m['uptime']:.0f}s xruns {m['xruns']} | {m['iterations_per_second']:.0f} it/s"
+        f"{m['uptime']:.0f}s xruns {m['xruns']} | {dreaming}"
         f" {m['iterations_per_window']:.0f}/win {cycle} | lat {latency}"
         f" | in {output_peak_db(m['input_peak'])} out {output_peak_db(m['output_peak'])} dB | {rec}"
     )

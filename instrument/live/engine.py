@@ -1,8 +1,15 @@
-"""Wires the live instrument together (devices, callback, worker, recorder, controls) and runs one performance."""
+"""Wires the live instrument together and runs one performance.
+
+Two processes: this one (the audio process) holds the devices, the callback, the
+rings, the grain player, the limiter, the recorder, the OSC surface and the
+controls, and only moves samples; it never imports TensorFlow. The dream process
+(``dreamproc``, started and restarted by ``supervisor``) loads the model, compiles,
+dreams and classifies. The audio starts as soon as the devices are open (the
+standby sound, see ``callback``) and the dreams come in when the model is ready.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import math
 import signal
@@ -16,18 +23,22 @@ from typing import Any
 import numpy as np
 
 from instrument.config import Config, load_config
+from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
 from instrument.live import devices
+from instrument.live.activity import ActivityLog
 from instrument.live.callback import AudioCallback
 from instrument.live.controls import Controls
+from instrument.live.dreamproc import DreamSpec
 from instrument.live.inputfile import load_input_file
 from instrument.live.metrics import Metrics
 from instrument.live.output import GrainPlayer
 from instrument.live.recorder import Recorder
 from instrument.live.ringbuffer import RingBuffer
 from instrument.live.settings import AudioSettings, LiveSettings, RecordSettings
-from instrument.live.worker import DreamWorker
-from instrument.model.frontend import WINDOW_SAMPLES, WINDOW_SECONDS
+from instrument.live.shm import Layout, SharedState
+from instrument.live.supervisor import DreamSupervisor
+from instrument.model.layout import NUM_CLASSES, SAMPLE_RATE, WINDOW_SECONDS
 
 Reporter = Callable[[dict[str, Any]], None]
 
@@ -57,84 +68,88 @@ def log_line(message: str) -> None:
 
 
 class Engine:
-    """One performance: ``prepare()`` (model, devices), ``start()``, ``wait()``, ``stop()``; or ``run()``."""
+    """One performance: ``prepare()`` (devices), ``start()``, ``wait()``, ``stop()``; or ``run()``.
 
-    def __init__(self, settings: LiveConfig, dreamer: Any = None, log: Callable[[str], None] = log_line) -> None:
+    ``dreamer_factory`` (picklable, called in the dream process) builds what dreams; by
+    default YAMNet from the config's ``model:`` section. Tests give a stand-in for timing.
+    """
+
+    def __init__(
+        self,
+        settings: LiveConfig,
+        dreamer_factory: Callable[[], Any] | None = None,
+        log: Callable[[str], None] = log_line,
+    ) -> None:
         self.settings = settings
         self.log = log
         self.metrics = Metrics()
+        self.activity = ActivityLog()
         self.controls = Controls(
             settings.config.dream, settings.live, record=settings.record.enabled, metrics=self.metrics
         )
-        self.dreamer = dreamer
+        self.controls.set_validator(self.check_params)
+        self.dreamer_factory = dreamer_factory
         self.stream = None
         self.callback: AudioCallback | None = None
-        self.worker: DreamWorker | None = None
+        self.supervisor: DreamSupervisor | None = None
+        self.shared: SharedState | None = None
         self.recorder: Recorder | None = None
         self.takes: list[Recorder] = []
         self.plan: devices.StreamPlan | None = None
         self.exit_reason = ""
         self.stream_died = False
         self._file_data: np.ndarray | None = None
+        self._captured: dict[str, tuple[np.ndarray, int]] = {}  # target sounds taken live (resent on restart)
+        self._error_listeners: list[Callable[[str], None]] = []
         self._stop = threading.Event()
         self._stream_died = threading.Event()
         self._record_lock = threading.Lock()
         self._started = time.monotonic()
         self.controls.add_listener(self._on_change)
 
-    # --- preparation -------------------------------------------------------------------
-    def load_model(self) -> None:
-        """TensorFlow, the model and its compiled iteration (warm), before any audio runs."""
-        if self.dreamer is not None:  # given (tests, benchmark): make it ready like a loaded one
-            params = self.controls.params
-            if hasattr(self.dreamer, "check"):
-                self.dreamer.check(params)
-                self.controls.set_validator(self.dreamer.check)
-            if hasattr(self.dreamer, "step"):
-                self.dreamer.step.warm_up(params)
-                self.precompile()
-            return
-        from instrument.model.runtime import configure_tensorflow
+    # --- the model's names, without the model -------------------------------------------
+    @property
+    def classes(self) -> Any:
+        """The model's ClassMap once the dream process has loaded it (None before)."""
+        return self.supervisor.classes if self.supervisor is not None else None
 
-        cfg = self.settings.config
-        device = configure_tensorflow(cfg.engine.threads, cfg.engine.device)
-        from instrument.dream.dreamer import Dreamer
-        from instrument.model.loader import load_yamnet
+    def check_params(self, params: DreamParams) -> None:
+        """Refuse now what the dream process would trip on (no TensorFlow here).
 
-        loaded = load_yamnet(cfg.model)
-        self.dreamer = Dreamer(loaded, device)
-        params = self.controls.params
-        self.dreamer.check(params)
-        self.dreamer.step.warm_up(params)
-        self.controls.set_validator(self.dreamer.check)
-        self.log(f"model: {loaded.description} on {device}")
-        self.precompile()
-
-    def precompile(self) -> None:
-        """Compile every mode (and flip) for the current layer and filter STFT now, before audio runs.
-
-        Compiling holds Python's GIL for 10-20 ms in one piece, long enough to make the audio callback
-        miss a 5 ms block; done here, switching mode or flip during the performance is glitch-free.
+        A class name can only be checked once the dream process has sent the class names;
+        before that it is accepted and the dream process reports it if it is unknown.
         """
-        if hasattr(self.dreamer, "scores"):  # the worker's status classification
-            self.dreamer.scores(np.zeros((2, WINDOW_SAMPLES), np.float32))
-        if not self.settings.live.precompile or not hasattr(self.dreamer, "step"):
-            return
-        from types import SimpleNamespace
+        target = params.target_class
+        auto = target is None or (isinstance(target, str) and target.strip().lower() in ("auto", "none", "", "-1"))
+        if not auto:
+            if self.classes is not None:
+                self.classes.lookup(target)
+            elif isinstance(target, int) or str(target).strip().isdigit():
+                if not 0 <= int(target) < NUM_CLASSES:
+                    raise DreamSoundError(f"class index {target} is out of range; allowed: 0..{NUM_CLASSES - 1}")
+        sound = params.target_sound
+        if params.mode == "target" and sound and sound not in self._captured:
+            import soundfile as sf
 
-        from instrument.dream.params import MODES
+            try:
+                sf.info(str(sound))
+            except (sf.LibsndfileError, RuntimeError, OSError, TypeError) as err:
+                raise DreamSoundError(f"cannot read audio file {sound}: {err}") from None
 
-        params = self.controls.params
-        layers = list(dict.fromkeys([params.layer, *self.settings.live.precompile_layers]))
-        t0 = time.monotonic()
-        for layer in layers:
-            for mode in MODES:
-                for flip in (False, True):
-                    fields = {**dataclasses.asdict(params), "layer": layer, "mode": mode, "flip": flip}
-                    self.dreamer.step.warm_up(SimpleNamespace(**fields))  # target mode: a silent target
-        count = 2 * len(MODES) * len(layers)
-        self.log(f"compiled {count} dream functions ({', '.join(layers)}) in {time.monotonic() - t0:.1f} s")
+    def add_error_listener(self, listener: Callable[[str], None]) -> None:
+        """``listener(message)`` on every dream-engine error (OSC sends it as /dream/error)."""
+        self._error_listeners.append(listener)
 
+    def _engine_event(self, message: str, error: bool) -> None:
+        self.log(message)
+        if error:
+            for listener in list(self._error_listeners):
+                try:
+                    listener(message)
+                except Exception:
+                    pass
+
+    # --- preparation -------------------------------------------------------------------
     def open_devices(self) -> None:
         audio = self.settings.audio
         devices.refresh()
@@ -155,10 +170,9 @@ class Engine:
         )
 
     def prepare(self) -> None:
-        """Devices and input file first (their errors come fast), then the model."""
+        """Devices and input file (their errors come fast); the model loads in the dream process."""
         self.open_devices()
         self._load_input_file()
-        self.load_model()
 
     def _load_input_file(self) -> None:
         assert self.plan is not None
@@ -174,11 +188,13 @@ class Engine:
         window = round(WINDOW_SECONDS * rate)
         hop = max(round(window * (1.0 - live.overlap)), (window + 1) // 2)  # fade <= hop at any rate
         max_block = max(8192, audio.blocksize * 4)
-        self.ring = RingBuffer(max(4 * window, 2 * rate))
+        layout = Layout(input_frames=max(4 * window, 2 * rate), output_frames=2 * window, window=window)
+        self.shared = SharedState(layout)
+        self.ring = self.shared.input_ring
         self.record_ring = RingBuffer(int(self.settings.record.buffer_seconds * rate), channels=2)
         self.player = GrainPlayer(window, hop, max_block)
+        self._hop = hop
         self._load_input_file()
-        file_data = self._file_data
         self.callback = AudioCallback(
             samplerate=rate,
             max_block=max_block,
@@ -188,18 +204,42 @@ class Engine:
             controls=self.controls,
             metrics=self.metrics,
             record_ring=self.record_ring,
-            input_file=file_data,
+            input_file=self._file_data,
             input_loop=audio.input_loop,
             started=self._started,
+            output_ring=self.shared.output_ring,
+            standby=live.standby,
         )
-        self.worker = DreamWorker(
-            dreamer=self.dreamer,
-            controls=self.controls,
-            ring=self.ring,
+        self.supervisor = DreamSupervisor(
+            spec_for=self._dream_spec,
+            shared=self.shared,
             player=self.player,
+            callback=self.callback,
             metrics=self.metrics,
-            samplerate=rate,
+            on_event=self._engine_event,
+            activity=self.activity,
+        )
+
+    def _dream_spec(self) -> DreamSpec:
+        """What a (new) dream process starts from: the current parameters and captured sounds."""
+        assert self.plan is not None and self.shared is not None
+        snap = self.controls.snapshot()
+        cfg, live = self.settings.config, self.settings.live
+        return DreamSpec(
+            shm_name=self.shared.name,
+            layout=self.shared.layout,
+            samplerate=self.plan.samplerate,
+            hop=self._hop,
             budget=live.worker_budget,
+            params=snap.params,
+            freeze=snap.freeze,
+            factory=self.dreamer_factory,
+            model=cfg.model,
+            threads=cfg.engine.threads,
+            device=cfg.engine.device,
+            precompile=live.precompile,
+            precompile_layers=tuple(live.precompile_layers),
+            targets=dict(self._captured),
         )
 
     def _open_stream(self) -> None:
@@ -237,20 +277,20 @@ class Engine:
         self.stream = stream
 
     def start(self) -> None:
-        """Open the stream and start the worker (and the recorder when enabled)."""
+        """Start the dream process, open the stream (sound at once), and the recorder when enabled."""
         if self.plan is None:
             self.prepare()
         self._build()
-        # A full garbage collection over TensorFlow's objects holds the GIL for tens of ms: move everything
-        # that exists now out of the collector's reach so the callback is never kept waiting by it.
+        # Move everything that exists now out of the garbage collector's reach: a full collection
+        # over many objects holds the GIL for milliseconds the callback may need.
         gc.collect()
         gc.freeze()
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(0.0005)  # the callback needs the GIL within a fraction of a block
-        assert self.callback is not None and self.worker is not None
-        self.callback.started = self._started  # first_dream counts from the engine's creation (model load included)
+        assert self.callback is not None and self.supervisor is not None
+        self.callback.started = self._started  # first_sound / first_dream count from the engine's creation
+        self.supervisor.start()
         self._open_stream()
-        self.worker.start()
         if self.controls.get("record"):
             self._start_recording()
         plan = self.plan
@@ -258,11 +298,11 @@ class Engine:
         source = self.settings.audio.input_file or plan.input_name or "(no input)"
         self.log(
             f"running: {source} -> {plan.output_name}, {plan.samplerate} Hz, block {self.settings.audio.blocksize},"
-            f" latency {self.callback.device_latency * 1000:.1f} ms"
+            f" latency {self.callback.device_latency * 1000:.1f} ms; dreams start when the model is ready"
         )
 
     def stop(self) -> None:
-        """Stop audio, the worker and finalize the recording. Safe to call twice."""
+        """Stop audio, the dream process and finalize the recording. Safe to call twice."""
         self._stop.set()
         if self.stream_died:
             devices.abandon()  # PortAudio's JACK host API aborts the process when terminated without its server
@@ -274,9 +314,12 @@ class Engine:
                 except Exception:
                     pass
             self.stream = None
-        if self.worker is not None:
-            self.worker.stop()
+        if self.supervisor is not None:
+            self.supervisor.stop()
         self._stop_recording()
+        if self.shared is not None:
+            self.shared.close()
+            self.shared = None
         if hasattr(self, "_switch_interval"):
             sys.setswitchinterval(self._switch_interval)
             gc.unfreeze()
@@ -288,6 +331,9 @@ class Engine:
                 self._start_recording()
             else:
                 self._stop_recording()
+        elif (name == "freeze" or name in DreamParams.field_names()) and self.supervisor is not None:
+            snap = self.controls.snapshot()
+            self.supervisor.send_params(snap.params, snap.freeze)
 
     def _start_recording(self) -> None:
         with self._record_lock:
@@ -302,6 +348,7 @@ class Engine:
                 self.metrics,
                 flush_interval=self.settings.record.flush_interval,
                 on_error=self.log,
+                activity=self.activity,
             )
             try:
                 recorder.start()
@@ -322,26 +369,41 @@ class Engine:
     # --- target sound ----------------------------------------------------------------
     def capture_target(self, name: str = "live", seconds: float = WINDOW_SECONDS) -> str:
         """Take the newest ``seconds`` of input as the target sound ``name`` (then ``set("target_sound", name)``)."""
-        if self.callback is None or self.dreamer is None or not hasattr(self.dreamer, "set_target_audio"):
-            raise DreamSoundError("capturing a target sound needs a running engine with the model loaded")
+        if self.callback is None or self.supervisor is None:
+            raise DreamSoundError("capturing a target sound needs a running engine")
         if not 0.05 <= seconds <= 10.0:
             raise DreamSoundError(f"target capture of {seconds:g} s is out of range; allowed: 0.05 to 10")
         rate = self.callback.samplerate
         frames = min(int(seconds * rate), self.ring.capacity // 2)
         audio = np.zeros(frames, np.float32)
         self.ring.read_latest(audio)
-        from instrument.audiofile import resample
-        from instrument.model.frontend import SAMPLE_RATE
-
-        audio_16k = resample(audio, rate, SAMPLE_RATE)
-        self.dreamer.set_target_audio(name, audio_16k)
+        self._captured[name] = (audio, rate)  # resampled to the model's rate in the dream process
+        self.supervisor.send_target(name, audio, rate)
         recorder = self.recorder
         if recorder is not None and recorder.active:
+            from instrument.audiofile import resample  # soxr, no TensorFlow; not the audio thread
+
             try:  # kept beside the take so `dreamsound replay` has it; a failed write costs only that
-                recorder.save_target(name, audio_16k, SAMPLE_RATE)
+                recorder.save_target(name, resample(audio, rate, SAMPLE_RATE), SAMPLE_RATE)
             except OSError as err:
                 self.log(f"could not save the captured target sound beside the take: {err}")
         return name
+
+    def xrun_report(self, limit: int = 64) -> list[dict[str, Any]]:
+        """Each xrun (the first 64): its time from the engine's start and what else was running then."""
+        m = self.metrics
+        block = self.settings.audio.blocksize / (self.plan.samplerate if self.plan else 48000)
+        report = []
+        for i in range(min(m.xrun_blocks, m.xrun_times.shape[0], limit)):
+            when = float(m.xrun_times[i])
+            report.append(
+                {
+                    "t": round(when - self._started, 3),
+                    "frame": int(m.xrun_frames[i]),
+                    "during": self.activity.around(when, before=3 * block),
+                }
+            )
+        return report
 
     # --- running -----------------------------------------------------------------------
     def request_stop(self, reason: str = "stopped") -> None:
@@ -378,6 +440,10 @@ class Engine:
                 stop_frame = min(stop_frame, frames + tail * rate)
             if self.recorder is not None and self.recorder.error:
                 self.controls.set("record", False)
+            if self.supervisor is not None and self.supervisor.fatal:
+                self.exit_reason = self.supervisor.fatal
+                code = 2
+                break
             if self._stream_died.is_set() or (self.stream is not None and not self.stream.active):
                 self.metrics.stream_error = "the audio stream stopped (device gone or server down)"
                 self.log(self.metrics.stream_error)
@@ -423,7 +489,7 @@ class Engine:
     ) -> int:
         """prepare, start, wait (SIGINT/SIGTERM stop cleanly), stop; returns an exit code.
 
-        ``on_ready(engine)`` runs once the model is loaded, before audio starts (a
+        ``on_ready(engine)`` runs once the devices are open, before audio starts (a
         preset from the command line); ``services`` (``start() -> str`` and ``stop()``,
         e.g. the OSC surface) run while the audio runs.
         """

@@ -1,4 +1,5 @@
-"""Counters and timings written by the audio callback and the worker, read as one snapshot."""
+"""Counters and timings written by the audio callback and by the audio process's dream-engine reader
+(which applies what the dream process reports), read as one snapshot."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Metrics:
         self.priming = 0
         self.last_xrun_frame = -1  # stream frame of the latest xrun (-1: none)
         self.xrun_frames = np.full(64, -1, np.int64)  # stream frames of the first 64 xrun blocks
+        self.xrun_times = np.full(64, np.nan)  # time.monotonic() of the same xrun blocks
         self.xrun_blocks = 0
         self.callback_errors = 0
         self.last_callback_error = ""
@@ -37,9 +39,16 @@ class Metrics:
         self.held_grains = 0  # grain starts that had to replay (hold) an already played window
         self.latency = float("nan")  # seconds, newest input sample of a window -> that window's first output
         self.first_dream = float("nan")  # seconds from engine start to the first dreamed sound at the output
+        self.first_sound = float("nan")  # seconds from engine start to the first block at the output
         self.callback_seconds = 0.0  # last callback's duration
         self.callback_seconds_max = 0.0
-        # Written by the worker.
+        # Written by the dream-engine reader (from the dream process's reports).
+        self.dream_ready = float("nan")  # seconds from engine start until the dream process first dreamed
+        self.engine_state = "starting"  # starting, loading, dreaming, restarting, failed, stopped
+        self.engine_restarts = 0
+        self.engine_error = ""
+        self.torn_windows = 0  # windows overwritten while being copied (dropped, never played)
+        self.iteration_shortfall_max = 0  # max over windows of (iterations the deadline allowed - done)
         self.iterations = 0
         self.windows = 0
         self.late_windows = 0  # published after the grain boundary they aimed at
@@ -77,10 +86,21 @@ class Metrics:
         self.windows += 1
         self.last_window_iterations = iterations
 
-    def add_iteration(self, seconds: float) -> None:
+    def add_window(self, report: Any) -> None:
+        """One ``worker.WindowReport`` from the dream process."""
+        end = report.started + report.seconds
+        for seconds in report.iteration_seconds:
+            self.add_iteration(seconds, end)
+        self.add_cycle(report.seconds, report.iterations)
+        if report.late:
+            self.late_windows += 1
+        if report.iterations:
+            self.iteration_shortfall_max = max(self.iteration_shortfall_max, report.allowed - report.iterations)
+
+    def add_iteration(self, seconds: float, when: float | None = None) -> None:
         i = self._iter_count % HISTORY
         self._iter_seconds[i] = seconds
-        self._iter_times[i] = time.monotonic()
+        self._iter_times[i] = time.monotonic() if when is None else when
         self._iter_count += 1
         self.iterations += 1
 
@@ -130,6 +150,13 @@ class Metrics:
             "held_grains": self.held_grains,
             "latency": round(self.latency, 4) if self.latency == self.latency else None,
             "first_dream": round(self.first_dream, 3) if self.first_dream == self.first_dream else None,
+            "first_sound": round(self.first_sound, 3) if self.first_sound == self.first_sound else None,
+            "dream_ready": round(self.dream_ready, 3) if self.dream_ready == self.dream_ready else None,
+            "engine_state": self.engine_state,
+            "engine_restarts": self.engine_restarts,
+            "engine_error": self.engine_error,
+            "torn_windows": self.torn_windows,
+            "iteration_shortfall_max": self.iteration_shortfall_max,
             "iterations": iterations,
             "iterations_per_second": round(rate, 2),
             "windows": self.windows,

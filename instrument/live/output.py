@@ -5,7 +5,9 @@ first frame. Each start takes the newest published window; when the worker has
 published nothing new since, the last window is replayed, so the output holds
 (loops) smoothly instead of gapping. The envelope rises and falls over
 ``window - hop`` frames with sin^2/cos^2 ramps, so overlapping grains always sum
-to unity gain (a Hann window at 50 % overlap). All buffers are preallocated;
+to unity gain (a Hann window at 50 % overlap). A grain that starts while no other
+plays (the very first) starts at full level: there is nothing to crossfade with,
+and the callback's dream level fades it in against the standby sound instead. All buffers are preallocated;
 ``render`` and ``Limiter.process`` allocate no arrays.
 """
 
@@ -35,6 +37,8 @@ class GrainPlayer:
         self.window = int(window)
         self.hop = int(hop)
         self.envelope = crossfade_envelope(self.window, self.hop)
+        self.flat_start = self.envelope.copy()
+        self.flat_start[: self.window // 2] = 1.0  # no fade-in (the fade-out stays)
         self.buffers = touched_zeros((slots, self.window))
         self.capture_end = [0] * slots  # absolute input frame just after the window's newest sample
         self.dreamed = [False] * slots  # False for a window published undreamed (iterations 0)
@@ -44,6 +48,7 @@ class GrainPlayer:
         # Callback-owned playback state: two voices are enough for overlap <= 50 %.
         self._voice_slot = [-1, -1]
         self._voice_pos = [0, 0]
+        self._voice_env = [self.envelope, self.envelope]
         self._last_serial = 0
         self._until_next = 0  # frames until the next grain start (a start at frame 0)
         self._tmp = touched_zeros(max_block)
@@ -73,7 +78,6 @@ class GrainPlayer:
         """
         n = out.shape[0]
         pos = 0
-        env = self.envelope
         window = self.window
         while pos < n:
             if self._until_next == 0:
@@ -82,8 +86,10 @@ class GrainPlayer:
                     voice = 0 if self._voice_slot[0] < 0 else 1
                     if self._voice_slot[voice] >= 0:  # both busy: replace the one further along
                         voice = 0 if self._voice_pos[0] >= self._voice_pos[1] else 1
+                    alone = self._voice_slot[1 - voice] < 0
                     self._voice_slot[voice] = slot
                     self._voice_pos[voice] = 0
+                    self._voice_env[voice] = self.flat_start if alone else self.envelope
                     fresh = self.serial[slot] != self._last_serial
                     self._last_serial = self.serial[slot]
                     if on_start is not None:
@@ -100,6 +106,7 @@ class GrainPlayer:
                 if slot < 0:
                     continue
                 p = self._voice_pos[v]
+                env = self._voice_env[v]
                 if first:
                     np.multiply(self.buffers[slot, p : p + seg], env[p : p + seg], out=target)
                     first = False

@@ -123,6 +123,7 @@ class Recorder:
         stem: str | None = None,
         max_data_bytes: int = MAX_DATA_BYTES,
         on_error=None,
+        activity=None,
     ) -> None:
         self.directory = Path(directory)
         self.ring = ring
@@ -133,6 +134,7 @@ class Recorder:
         self.stem = stem or datetime.datetime.now().strftime("take-%Y%m%d-%H%M%S")
         self.max_data_bytes = max_data_bytes
         self.on_error = on_error
+        self.activity = activity  # an ActivityLog: flushes are logged so an xrun can be matched with them
         self.paths: list[Path] = []
         self.log_path = self.directory / f"{self.stem}.params.jsonl"
         self.error = ""
@@ -256,8 +258,11 @@ class Recorder:
     def _run(self) -> None:
         try:
             while not self._stop.wait(self.flush_interval):
+                started = time.monotonic()
                 self._drain()
                 self._sync()
+                if self.activity is not None:
+                    self.activity.add("record_flush", started, time.monotonic())
             self._drain()
             self._write_log(
                 {"t": round(time.monotonic() - self._t0, 4), "frame": self._pos - self._start_frame, "event": "stop"}

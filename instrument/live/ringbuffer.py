@@ -1,8 +1,10 @@
 """A preallocated single-writer ring buffer of audio frames, addressed by absolute frame counts.
 
-One thread (the audio callback) writes; any number of readers copy frames out by
-absolute position. No locks: the writer publishes ``written`` after copying, and
-a reader checks afterwards that the frames it copied were not overwritten.
+One writer (the audio callback) appends; any number of readers, in this process
+or another one (over shared memory, see ``shm``), copy frames out by absolute
+position. No locks: the writer stores the frames first and the frame counter
+after them, and a reader checks afterwards that the frames it copied were not
+overwritten meanwhile (a torn read is reported, never returned as good).
 """
 
 from __future__ import annotations
@@ -20,33 +22,51 @@ def touched_zeros(shape: int | tuple[int, ...]) -> np.ndarray:
 
 
 class RingBuffer:
-    def __init__(self, capacity: int, channels: int = 1) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        channels: int = 1,
+        *,
+        data: np.ndarray | None = None,
+        counter: np.ndarray | None = None,
+    ) -> None:
+        """``data`` and ``counter`` (one int64) may be views of shared memory; by default they are private."""
         if capacity < 1 or channels < 1:
             raise ValueError("capacity and channels must be >= 1")
         self.capacity = int(capacity)
         self.channels = int(channels)
         shape = (self.capacity,) if channels == 1 else (self.capacity, self.channels)
-        self.data = touched_zeros(shape)
-        self.written = 0  # absolute number of frames written so far
+        self.data = touched_zeros(shape) if data is None else data
+        if self.data.shape != shape or self.data.dtype != np.float32:
+            raise ValueError(f"ring data must be float32 {shape}, got {self.data.dtype} {self.data.shape}")
+        # The absolute number of frames written so far; one aligned int64, so a reader in another process
+        # sees either the old or the new count, never a mix.
+        self._count = np.zeros(1, np.int64) if counter is None else counter
+
+    @property
+    def written(self) -> int:
+        return int(self._count[0])
 
     def write(self, block: np.ndarray) -> None:
         """Append ``block`` (frames, or frames x channels); called by the one writer. No allocation."""
         n = block.shape[0]
+        written = int(self._count[0])
         if n > self.capacity:
             block = block[n - self.capacity :]
-            self.written += n - self.capacity
+            written += n - self.capacity
             n = self.capacity
-        start = self.written % self.capacity
+        start = written % self.capacity
         first = min(n, self.capacity - start)
         self.data[start : start + first] = block[:first]
         if first < n:
             self.data[: n - first] = block[first:]
-        self.written += n
+        self._count[0] = written + n  # after the frames: a reader never counts frames not yet stored
 
     def read(self, start: int, out: np.ndarray) -> bool:
         """Copy frames ``[start, start + len(out))`` into ``out``; False if they are not (or no longer) there."""
         n = out.shape[0]
-        if n > self.capacity or start < 0 or start + n > self.written or start < self.written - self.capacity:
+        written = int(self._count[0])
+        if n > self.capacity or start < 0 or start + n > written or start < written - self.capacity:
             return False
         begin = start % self.capacity
         first = min(n, self.capacity - begin)
@@ -54,13 +74,13 @@ class RingBuffer:
         if first < n:
             out[first:] = self.data[: n - first]
         # The writer may have lapped us while we copied: then the copy is torn.
-        return start >= self.written - self.capacity
+        return start >= int(self._count[0]) - self.capacity
 
     def read_latest(self, out: np.ndarray) -> int:
         """Copy the newest ``len(out)`` frames (zeros before the start); returns the end frame (exclusive)."""
         n = out.shape[0]
         for _ in range(8):
-            end = self.written
+            end = int(self._count[0])
             if end >= n:
                 if self.read(end - n, out):
                     return end

@@ -9,6 +9,7 @@ from instrument.errors import DreamSoundError
 
 LATENCIES = ("low", "high")
 ON_STREAM_ERROR = ("exit", "retry")
+STANDBY = ("dry", "silence")
 
 
 def _is_int(value: object) -> bool:
@@ -103,10 +104,14 @@ class LiveSettings:
     status_interval: float = 2.0  # seconds between status log lines with --headless
     headless: bool = False  # periodic log lines instead of the live status line (also --headless)
     duration: float | None = None  # stop cleanly after this many seconds (also --duration); null: run until stopped
-    # Compile all modes (x flip) for the configured layer before the audio starts (about 3 s), so that
-    # switching them live never glitches; a new layer or filter STFT size still compiles on first use.
+    # Compile all modes (x flip) for the configured layer in the dream process, in the background once the
+    # first dreams play; a layer, mode or STFT size not compiled yet is compiled when asked for, while the
+    # dreams go on with the previous one (the audio never waits for either).
     precompile: bool = True
     precompile_layers: list[str] = field(default_factory=list)  # more layers to compile ahead (~3 s each)
+    # What plays instead of the dream while there is none yet (model loading) or the dream engine restarts:
+    # "dry" the input at the performer's gain, "silence" only the mix's dry share.
+    standby: str = "dry"
 
     def __post_init__(self) -> None:
         _check_range("live.overlap", self.overlap, 0.05, 0.5)
@@ -123,6 +128,8 @@ class LiveSettings:
             _check_range("live.duration", self.duration, 0.001, 1e7)
         if not isinstance(self.precompile, bool):
             raise DreamSoundError(f"live.precompile {self.precompile!r} must be true or false")
+        if self.standby not in STANDBY:
+            raise DreamSoundError(f"live.standby {self.standby!r} is not allowed; allowed: {', '.join(STANDBY)}")
         from instrument.dream.params import LAYERS
 
         layers = self.precompile_layers

@@ -12,6 +12,11 @@ from instrument.errors import DreamSoundError
 
 NUM_CLASSES = 521
 EMBEDDING_SIZE = 1024
+# The input window (``frontend`` computes the same from its framing): known here so that the live engine's
+# audio process can size its buffers without importing TensorFlow.
+SAMPLE_RATE = 16000
+WINDOW_SAMPLES = 15600
+WINDOW_SECONDS = WINDOW_SAMPLES / SAMPLE_RATE
 
 
 @dataclass(frozen=True)

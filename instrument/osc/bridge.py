@@ -1,7 +1,9 @@
 """What the OSC server needs from a running live engine, in one adapter.
 
 Class names, class search, capturing the live input as the target sound, and the
-status figures, all read from the engine's thread-safe controls and metrics.
+status figures, all read from the engine's thread-safe controls and metrics. The
+class names come from the dream process once it has loaded the model; until then
+class indices work and names are answered with "the model is still loading".
 """
 
 from __future__ import annotations
@@ -23,23 +25,27 @@ class LiveInstrument:
     def __init__(self, engine: Any) -> None:
         self.engine = engine
         self.controls = engine.controls
+        self.activity = getattr(engine, "activity", None)  # what ran when, for the soak's xrun report
         self._captures: set[str] = set()
         self._count = 0
         self._lock = threading.Lock()
         self._iterations: deque[tuple[float, int]] = deque(maxlen=64)
 
     @property
-    def _dreamer(self) -> Any:
-        if self.engine.dreamer is None:
-            raise DreamSoundError("the model is still loading")
-        return self.engine.dreamer
+    def _classes(self) -> Any:
+        classes = self.engine.classes
+        if classes is None:
+            raise DreamSoundError("the model is still loading; class names are known once it has loaded")
+        return classes
 
     def class_name(self, target: int | str) -> tuple[int, str]:
-        index = self._dreamer.class_index(target)
-        return index, self._dreamer.classes[index].name
+        if self.engine.classes is None and (isinstance(target, int) or str(target).strip().isdigit()):
+            return int(target), f"class {int(target)}"
+        index = self._classes.lookup(target)
+        return index, self._classes[index].name
 
     def search_classes(self, query: str) -> list[tuple[int, str]]:
-        classes = self._dreamer.classes
+        classes = self._classes
         if query.strip().isdigit() and int(query) < len(classes):
             return [(int(query), classes[int(query)].name)]
         return [(c.index, c.name) for c in classes.search(query)]
@@ -68,7 +74,7 @@ class LiveInstrument:
 
     def status(self) -> dict[str, Any]:
         m = self.controls.metrics(reset_peaks=False)  # the engine's own status line resets them
-        names = self._dreamer.classes if self.engine.dreamer is not None else None
+        names = self.engine.classes
 
         def top(prefix: str) -> tuple[int, float, str]:
             index = int(m.get(f"{prefix}_class", -1))
@@ -86,4 +92,5 @@ class LiveInstrument:
             "xruns": m["xruns"],
             "latency": m["latency"] if m["latency"] is not None else 0.0,
             "recording": m["recording"],
+            "engine": m["engine_state"],
         }

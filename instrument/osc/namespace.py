@@ -105,8 +105,8 @@ ACTION_PATHS = {a.path: a for a in ACTIONS}
 
 # Sent at the status rate (and after /dream/get) to every client that has talked to us.
 STATUS: tuple[tuple[str, str, str], ...] = (
-    ("/dream/status/input_class", "i index, f score, s name", "top class of the live input"),
-    ("/dream/status/output_class", "i index, f score, s name", "top class of the dreamed output"),
+    ("/dream/status/input_class", "i index, f score, s name", "top class of the last 0.975 s of input"),
+    ("/dream/status/output_class", "i index, f score, s name", "top class of the last 0.975 s played"),
     ("/dream/status/levels", "f input dBFS, f output dBFS", "peak levels since the last status"),
     ("/dream/status/rate", "f", "dream iterations per second"),
     ("/dream/status/iterations", "f", "iterations in the last dreamed window"),
@@ -114,6 +114,7 @@ STATUS: tuple[tuple[str, str, str], ...] = (
     ("/dream/status/latency", "f seconds", "newest input sample to its dreamed output"),
     ("/dream/status/recording", "i (0/1)", "rehearsal recording running"),
     ("/dream/status/dropped", "i", "OSC packets dropped (malformed or from senders not allowed)"),
+    ("/dream/status/engine", "s state", "dream engine: loading, dreaming, restarting, failed"),
 )
 ERROR_PATH = "/dream/error"  # s address, s reason
 

@@ -10,6 +10,8 @@
 - Replies go to the sender's source port (Pd's ``[netsend -u -b]`` reads them)
   and to ``osc.feedback_port`` on the sender's host (Max's ``[udpreceive]``).
 - Status messages go to every client ``osc.status_rate`` times a second.
+- Dream-engine trouble (it died, it restarts, it gave up) goes to every client as
+  ``/dream/error /dream/status/engine reason``.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class OscServer:
     def __init__(self, instrument: Instrument, settings: OscSettings | None = None) -> None:
         self.instrument = instrument
         self.controls = instrument.controls
+        self.activity = getattr(instrument, "activity", None)
         self.settings = settings or OscSettings()
         self.presets = PresetStore(self.settings.presets_file)
         self.sound_dir = Path(self.settings.target_sound_dir)
@@ -112,12 +115,15 @@ class OscServer:
                 if self._stop.is_set():
                     return
                 continue
+            started = time.monotonic()
             try:
                 self.handle_packet(data, sender[:2])
             except Exception as err:  # nothing a sender does may end this thread
                 self.counts["malformed"] += 1
                 if self.on_event:
                     self.on_event(f"OSC packet from {sender[0]} dropped: {err}")
+            if self.activity is not None:
+                self.activity.add("osc_message", started, time.monotonic())
 
     def handle_packet(self, data: bytes, sender: tuple[str, int]) -> None:
         """Handle one datagram from ``sender`` (also called directly by tests)."""
@@ -257,6 +263,7 @@ class OscServer:
             ("/dream/status/latency", [float(s["latency"])]),
             ("/dream/status/recording", [int(bool(s["recording"]))]),
             ("/dream/status/dropped", [dropped]),
+            ("/dream/status/engine", [str(s.get("engine", "dreaming"))]),
         ]
 
     def _status_loop(self) -> None:
@@ -264,6 +271,7 @@ class OscServer:
         while not self._stop.wait(period):
             if not self._clients:
                 continue
+            started = time.monotonic()
             try:
                 messages = self.status_messages()
             except Exception as err:  # a status hiccup must not end the status thread
@@ -272,6 +280,12 @@ class OscServer:
                 continue
             for path, args in messages:
                 self._broadcast(path, args)
+            if self.activity is not None:
+                self.activity.add("osc_status", started, time.monotonic())
+
+    def broadcast_error(self, reason: str) -> None:
+        """Tell every client about dream-engine trouble: ``/dream/error /dream/status/engine reason``."""
+        self._broadcast(ns.ERROR_PATH, ["/dream/status/engine", reason[:1000]])
 
     # --- sending ----------------------------------------------------------------------
     def _destinations(self, client: tuple[str, int]) -> list[tuple[str, int]]:

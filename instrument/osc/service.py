@@ -20,6 +20,8 @@ class OscService:
     def start(self) -> str:
         """Start listening; returns a one-line description for the log."""
         self.server.start()
+        if hasattr(self.instrument.engine, "add_error_listener"):
+            self.instrument.engine.add_error_listener(self.server.broadcast_error)
         host, port = self.server.address
         line = f"OSC on {host}:{port} (replies also to port {self.settings.feedback_port})"
         if self.settings.oscquery:

@@ -1,4 +1,4 @@
-"""Live-engine fixtures: the session's JACK dummy server and the real model (see ``livehelpers``)."""
+"""Live-engine fixtures: the session's JACK dummy server, the real model for scoring, a disk that fills up."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def jack() -> Iterator[JackServer]:
 
 @pytest.fixture(scope="session")
 def live_dreamer():
-    """The real model (lite weights from ../shared), loaded once."""
+    """The real model (lite weights from ../shared), loaded once in the test process: to score what a
+    performance produced (the engine itself dreams in its own dream process)."""
     from instrument.model.runtime import configure_tensorflow
 
     device = configure_tensorflow(1)

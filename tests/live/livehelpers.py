@@ -113,27 +113,49 @@ class FakeResult:
 
 
 class FakeDreamer:
-    """Stands in for the model where a test is about timing, not sound: scales, adds, sleeps, logs."""
+    """Stands in for the model where a test is about timing, not sound: scales, adds, sleeps, logs.
 
-    def __init__(self, seconds: float = 0.0, scale: float = 1.0, add: float = 0.0) -> None:
+    It runs in the dream process (``Engine(dreamer_factory=functools.partial(FakeDreamer, ...))``);
+    with ``log`` it appends one JSON line per iteration there: the window it belongs to (a new window
+    is an input that is not its own previous result), the step, and the result's mean.
+    """
+
+    def __init__(self, seconds: float = 0.0, scale: float = 1.0, add: float = 0.0, log: str | None = None) -> None:
         import threading
 
         self.seconds, self.scale, self.add = seconds, scale, add
-        self.means: list[float] = []  # mean of each iteration's result
-        self.steps: list[tuple[int, float]] = []  # (windows published so far, params.step) per iteration
-        self.metrics = None  # set to the engine's Metrics to log which window each iteration belongs to
-        self.calls = 0
+        self.log = open(log, "a", encoding="utf-8") if log else None
+        self.window = 0
+        self._last: np.ndarray | None = None
         self._wait = threading.Event()
 
     def iterate(self, x, params):
+        import json
+
         x = np.asarray(x, np.float32)
-        self.calls += 1
+        if self._last is None or x.shape != self._last.shape or not np.array_equal(x, self._last):
+            self.window += 1
         if self.seconds:
             self._wait.wait(self.seconds)  # the model's compute time, not synchronization
         out = x * self.scale + self.add
-        self.means.append(float(out.mean()))
-        self.steps.append((-1 if self.metrics is None else self.metrics.windows, params.step))
+        self._last = out
+        if self.log is not None:
+            self.log.write(json.dumps({"window": self.window, "step": params.step, "mean": float(out.mean())}) + "\n")
+            self.log.flush()
         return FakeResult(out)
+
+
+def fake(**kwargs):
+    """A picklable factory of a ``FakeDreamer`` (built in the dream process)."""
+    import functools
+
+    return functools.partial(FakeDreamer, **kwargs)
+
+
+def read_log(path) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in Path(path).read_text().splitlines()] if Path(path).exists() else []
 
 
 class JackCapture:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import threading
 import time
@@ -88,8 +89,11 @@ def test_run_records_a_take_and_reports_in_headless_mode(jack, tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["xruns"] == 0 and summary["iterations"] > 0 and summary["exit_reason"] == "played 3 s", summary
-    assert "xruns 0" in result.stderr and "it/s" in result.stderr  # periodic status lines
+    assert summary["xruns"] == 0 and summary["exit_reason"] == "played 3 s", summary
+    # Sound at once: the first block went out before the model was ready (if it got ready in 3 s at all).
+    assert summary["first_sound"] is not None, summary
+    assert summary["dream_ready"] is None or summary["dream_ready"] > summary["first_sound"], summary
+    assert re.search(r"\d+s xruns 0 \| (\d+ it/s|dreams loading)", result.stderr), result.stderr  # status lines
     wav, log = take_files(tmp_path / "takes")
     data, rate = sf.read(wav, dtype="float32")
     assert rate == RATE and data.shape[1] == 2

@@ -159,6 +159,7 @@ live:
   duration: null
   precompile: true
   precompile_layers: []
+  standby: dry
 record:
   enabled: false
   dir: recordings
@@ -178,25 +179,6 @@ def test_the_documented_yaml_defaults_are_the_built_in_defaults(tmp_path) -> Non
     path.write_text(LIVE_YAML, encoding="utf-8")
     config = load_config(path)
     assert config.extra["audio"] == AudioSettings() and config.extra["live"] == LiveSettings()
-
-
-def test_precompile_covers_every_mode_and_flip_for_each_configured_layer() -> None:
-    from types import SimpleNamespace
-
-    from instrument.dream.params import MODES
-    from instrument.live.engine import Engine, LiveConfig
-
-    compiled = []
-
-    class Step:
-        def warm_up(self, params) -> None:
-            compiled.append((params.layer, params.mode, params.flip))
-
-    dreamer = SimpleNamespace(step=Step(), check=lambda params: None)
-    settings = LiveConfig(live=LiveSettings(precompile_layers=["layer10"]))
-    Engine(settings, dreamer=dreamer, log=lambda message: None).load_model()
-    expected = {(layer, mode, flip) for layer in ("scores", "layer10") for mode in MODES for flip in (False, True)}
-    assert set(compiled) >= expected
 
 
 def test_iterations_per_second_does_not_depend_on_who_reads_it_or_how_often() -> None:

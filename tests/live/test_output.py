@@ -77,8 +77,10 @@ def test_grain_player_overlap_adds_published_windows_in_any_block_size() -> None
         rest = _render(player, 2 * window, blocks)
         return np.concatenate([first, rest])
 
+    first_env = env.copy()
+    first_env[: window // 2] = 1.0  # the first grain has no grain to crossfade with: it starts at full level
     expected = np.zeros(hop + 2 * window, np.float32)
-    expected[0:window] += a * env
+    expected[0:window] += a * first_env
     expected[hop : hop + window] += b * env
     expected[2 * hop : 2 * hop + window] += b * env  # nothing newer: b is held (replayed)
     for blocks in ([256], [37, 500, 1], [512]):
@@ -126,11 +128,18 @@ def test_limiter_keeps_every_sample_under_the_ceiling_and_removes_nan() -> None:
 
 
 def _callback(
-    mix: float = 1.0, gain: float = 0.0, block: int = 256, file: np.ndarray | None = None, channels=None
+    mix: float = 1.0,
+    gain: float = 0.0,
+    block: int = 256,
+    file: np.ndarray | None = None,
+    channels=None,
+    dreaming: bool = True,
+    standby: str = "dry",
 ) -> AudioCallback:
+    """A callback as the engine builds it; ``dreaming``: a dream engine is up and the level is at once 1."""
     controls = Controls(live=LiveSettings(mix=mix, gain=gain))
     window, hop = 4800, 2400
-    return AudioCallback(
+    callback = AudioCallback(
         samplerate=48000,
         max_block=block,
         input_channels=channels,
@@ -140,7 +149,40 @@ def _callback(
         metrics=controls.metrics_source,
         record_ring=RingBuffer(48000, channels=2),
         input_file=file,
+        standby=standby,
+        fade_seconds=0.0 if dreaming else 0.01,
     )
+    callback.dream_gate = dreaming
+    return callback
+
+
+@pytest.mark.parametrize("standby", ["dry", "silence"])
+def test_standby_sound_until_dreams_play_then_a_smooth_fade_to_the_mix(standby: str) -> None:
+    cb = _callback(mix=0.75, gain=-6.0, dreaming=False, standby=standby)
+    gain = 10 ** (-6 / 20)
+    indata = np.full((256, 1), 0.4, np.float32)
+    outdata = np.zeros((256, 1), np.float32)
+    cb.player.buffers[0] = 0.2
+    cb.player.publish(0, capture_end=0)  # a dreamed window arrives, but no dream engine is up (gate closed)
+    for _ in range(4):
+        cb(indata, outdata, 256, None, None)
+    standby_level = 0.4 * gain if standby == "dry" else 0.4 * 0.25 * gain
+    np.testing.assert_allclose(outdata[:, 0], standby_level, atol=1e-6)
+    cb.dream_gate = True  # the dream engine is ready: the next fresh dreamed grain fades the mix in
+    cb.player.buffers[1] = 0.2
+    cb.player.publish(1, capture_end=256)
+    got = []
+    for _ in range(40):
+        cb(indata, outdata, 256, None, None)
+        got.append(outdata[:, 0].copy())
+    got = np.concatenate(got)
+    mixed = (0.4 * 0.25 + 0.2 * 0.75) * gain
+    np.testing.assert_allclose(got[-256:], mixed, atol=1e-5)
+    assert np.abs(np.diff(got)).max() < 0.01 * abs(mixed - standby_level) + 1e-6  # a ramp, not a step
+    cb.dream_gate = False  # the dream engine died: back to the standby sound, as smoothly
+    for _ in range(40):
+        cb(indata, outdata, 256, None, None)
+    np.testing.assert_allclose(outdata[:, 0], standby_level, atol=1e-6)
 
 
 def test_callback_mixes_dry_and_wet_to_every_channel_and_never_passes_nan() -> None:

@@ -1,0 +1,348 @@
+"""The dream process: imports TensorFlow, loads the model, compiles, dreams and classifies.
+
+Started by ``supervisor`` with the "spawn" method (a fresh interpreter, as on macOS
+and Windows). It reads the input from shared memory, writes dreamed windows back to
+shared memory and talks to the audio process over two pipes:
+
+- in:  ``("params", DreamParams, freeze)`` (the full snapshot after every change),
+  ``("target", name, audio, rate)`` (a captured target sound), ``("stop",)``.
+- out: ``("classes", ClassMap)``, ``("ready", info)``, ``("window", slot, seq)``,
+  ``("report", WindowReport)``, ``("status", in_class, in_score, out_class, out_score, t0, t1)``,
+  ``("compiled", description, t0, t1)``, ``("error", text)``, ``("fatal", text)``.
+
+What is used first is compiled first (the current layer, mode and flip), then dreams
+start and the rest compiles in a background thread. A parameter set whose function is
+not compiled yet is compiled on demand while the dreams go on with the previous one.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from instrument.dream.params import MODES, DreamParams
+from instrument.errors import DreamSoundError
+from instrument.live.shm import Layout, SharedState, WindowInfo
+from instrument.live.worker import DreamWorker
+from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES
+
+MAX_CONSECUTIVE_ERRORS = 5  # then the process exits and the supervisor starts a fresh one
+NICE = 5  # the audio process (and the audio server) come first when the CPU is short
+
+
+@dataclass(frozen=True)
+class DreamSpec:
+    """Everything the dream process needs; pickled to it at start."""
+
+    shm_name: str
+    layout: Layout
+    samplerate: int
+    hop: int
+    budget: float
+    params: DreamParams
+    freeze: bool = False
+    factory: Callable[[], Any] | None = None  # builds the dreamer; None: YAMNet from ``model``
+    model: Any = None  # instrument.model.loader.ModelSettings
+    threads: int = 1
+    device: str = "auto"
+    precompile: bool = True
+    precompile_layers: tuple[str, ...] = ()
+    targets: dict[str, tuple[np.ndarray, int]] = field(default_factory=dict)  # captured sounds to restore
+
+
+def load_model_dreamer(spec: DreamSpec) -> Any:
+    """The real Dreamer: TensorFlow configured, YAMNet loaded."""
+    from instrument.model.runtime import configure_tensorflow
+
+    device = configure_tensorflow(spec.threads, spec.device)
+    from instrument.dream.dreamer import Dreamer
+    from instrument.model.loader import load_yamnet
+
+    loaded = load_yamnet(spec.model)
+    return Dreamer(loaded, device)
+
+
+def function_key(params: Any) -> tuple:
+    return (params.layer, params.mode, params.flip, params.filter_fft, params.filter_hop)
+
+
+def compile_order(params: DreamParams, precompile: bool, layers: tuple[str, ...] = ()) -> list[SimpleNamespace]:
+    """What to compile, first thing first: the current function, then every mode x flip of the current
+    layer and of ``layers`` (when ``precompile``). Parameter-like objects for ``DreamStep.warm_up``
+    (a target mode without a target sound compiles with a silent target)."""
+    first = SimpleNamespace(**{name: getattr(params, name) for name in DreamParams.field_names()})
+    order = [first]
+    if precompile:
+        for layer in dict.fromkeys([params.layer, *layers]):
+            for mode in MODES:
+                for flip in (False, True):
+                    order.append(SimpleNamespace(**{**vars(first), "layer": layer, "mode": mode, "flip": flip}))
+    seen, unique = set(), []
+    for item in order:
+        if function_key(item) not in seen:
+            seen.add(function_key(item))
+            unique.append(item)
+    return unique
+
+
+def lower_priority(pid: int) -> None:
+    """Nice ``NICE`` for process ``pid`` (0: this one). The audio process sets it right after spawning,
+    so that even the child's start-up (an interpreter, numpy, TensorFlow's import) yields to the audio."""
+    if hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid, max(NICE, os.getpriority(os.PRIO_PROCESS, pid)))
+        except OSError:
+            pass
+
+
+def lower_this_thread() -> None:
+    """Nice 19 for the calling thread only (Linux: a thread's id is a ``setpriority`` target)."""
+    if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except OSError:
+            pass
+
+
+class Outbox:
+    """The pipe to the audio process, shared by this process's threads."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()
+
+    def send(self, *message: Any) -> None:
+        with self._lock:
+            try:
+                self.conn.send(message)
+            except (OSError, EOFError, ValueError):
+                pass  # the audio process is gone or going: nothing to tell
+
+
+class DreamProcess:
+    def __init__(self, spec: DreamSpec, inbox: Any, outbox: Outbox) -> None:
+        self.spec = spec
+        self.inbox = inbox
+        self.out = outbox
+        self.halt = threading.Event()
+        self.dreamer: Any = None
+        self.wanted: tuple[DreamParams, bool] = (spec.params, spec.freeze)
+        self.active: tuple[DreamParams, bool] = self.wanted  # what is dreamed now (compiled)
+        self.ready_keys: set[tuple] = set()
+        self.compiles = False
+        self.loaded = threading.Event()
+        self._pending: list[tuple] = []  # messages that need the dreamer, received while it loads
+        self._pending_lock = threading.Lock()
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._requested: set[tuple] = set()
+        self.scores_ready = False
+        self.shared: SharedState | None = None
+
+    # --- messages from the audio process ------------------------------------------------
+    def read_inbox(self) -> None:
+        while not self.halt.is_set():
+            try:
+                message = self.inbox.recv()
+            except (EOFError, OSError):
+                self.halt.set()  # the audio process is gone
+                return
+            if message[0] == "stop":
+                self.halt.set()
+                return
+            with self._pending_lock:
+                if not self.loaded.is_set():
+                    self._pending.append(message)
+                    continue
+            self.apply(message)
+
+    def apply(self, message: tuple) -> None:
+        kind = message[0]
+        try:
+            if kind == "params":
+                params, freeze = message[1], message[2]
+                if hasattr(self.dreamer, "check"):
+                    self.dreamer.check(params)  # resolves class names, prepares target spectra
+                self.wanted = (params, freeze)
+            elif kind == "target":
+                name, audio, rate = message[1], message[2], message[3]
+                if hasattr(self.dreamer, "set_target_audio"):
+                    from instrument.audiofile import resample
+                    from instrument.model.layout import SAMPLE_RATE
+
+                    self.dreamer.set_target_audio(name, resample(np.asarray(audio, np.float32), rate, SAMPLE_RATE))
+        except Exception as err:  # a parameter the model refuses: say so, keep dreaming the previous ones
+            self.out.send("error", f"{kind}: {type(err).__name__}: {err}")
+
+    # --- what to dream with ------------------------------------------------------------
+    def current(self) -> tuple[DreamParams, bool]:
+        params, freeze = self.wanted
+        if not self.compiles:
+            return params, freeze
+        key = function_key(params)
+        if key in self.ready_keys:
+            self.active = (params, freeze)
+            return params, freeze
+        if key not in self._requested:
+            self._requested.add(key)
+            self._requests.put(params)
+        return self.active[0], freeze
+
+    def _compile(self, params: Any, description: str) -> None:
+        key = function_key(params)
+        if key in self.ready_keys:
+            return
+        t0 = time.monotonic()
+        self.dreamer.step.warm_up(params)
+        self.ready_keys.add(key)
+        self.out.send("compiled", description, t0, time.monotonic())
+
+    def compile_in_background(self, later: list[Any]) -> None:
+        """On-demand requests first, then the status classification, then the rest of ``later``.
+
+        At the lowest priority: compiling must take only CPU time that neither the audio (another
+        process) nor the dreaming (this process's main thread) wants.
+        """
+        lower_this_thread()
+        while not self.halt.is_set():
+            try:
+                if not self._requests.empty():
+                    self._compile(self._requests.get(), "requested")
+                elif not self.scores_ready and hasattr(self.dreamer, "scores"):
+                    t0 = time.monotonic()
+                    self.dreamer.scores(np.zeros((2, WINDOW_SAMPLES), np.float32))
+                    self.scores_ready = True
+                    self.out.send("compiled", "classification", t0, time.monotonic())
+                elif later and self.compiles:
+                    item = later.pop(0)
+                    self._compile(item, f"{item.layer}/{item.mode}{'/flip' if item.flip else ''}")
+                else:
+                    self._compile(self._requests.get(timeout=0.5), "requested")
+            except queue.Empty:
+                continue
+            except Exception as err:
+                self.out.send("error", f"compiling: {type(err).__name__}: {err}")
+                if not self.scores_ready:
+                    self.scores_ready = None  # type: ignore[assignment]  # never again: no classification
+
+    # --- the status: what came in, what went out ----------------------------------------
+    def classify(self) -> None:
+        """Top class of the last 0.975 s of the input as received and of the output as played."""
+        if not self.scores_ready or self.shared is None:
+            return
+        from instrument.audiofile import resample
+        from instrument.live.worker import fit_length
+
+        t0 = time.monotonic()
+        rate = self.spec.samplerate
+        frames = self.spec.layout.window
+        heard = np.zeros(frames, np.float32)
+        played = np.zeros(frames, np.float32)
+        self.shared.input_ring.read_latest(heard)
+        self.shared.output_ring.read_latest(played)
+        windows = np.stack([fit_length(resample(x, rate, SAMPLE_RATE), WINDOW_SAMPLES) for x in (heard, played)])
+        scores = self.dreamer.scores(windows)
+        top = scores.argmax(axis=1)
+        self.out.send(
+            "status", int(top[0]), float(scores[0, top[0]]), int(top[1]), float(scores[1, top[1]]), t0, time.monotonic()
+        )
+
+    # --- the whole life ------------------------------------------------------------------
+    def run(self) -> None:
+        spec = self.spec
+        reader = threading.Thread(target=self.read_inbox, name="dream-inbox", daemon=True)
+        reader.start()
+        t0 = time.monotonic()
+        self.shared = SharedState(spec.layout, spec.shm_name)
+        try:
+            self.dreamer = spec.factory() if spec.factory is not None else load_model_dreamer(spec)
+            if hasattr(self.dreamer, "classes"):
+                self.out.send("classes", self.dreamer.classes)
+            for name, (audio, rate) in spec.targets.items():
+                self.apply(("target", name, audio, rate))
+            params = self.wanted[0]
+            if hasattr(self.dreamer, "check"):
+                self.dreamer.check(params)
+            loaded = time.monotonic()
+            self.compiles = hasattr(self.dreamer, "step")
+            order = compile_order(params, spec.precompile, spec.precompile_layers)
+            if self.compiles:
+                self._compile(order[0], "first")
+        except DreamSoundError as err:  # weights missing, a bad setting: the message says what to do
+            self.out.send("fatal", str(err))
+            return
+        except Exception as err:
+            self.out.send("fatal", f"{type(err).__name__}: {err}")
+            return
+        with self._pending_lock:
+            self.loaded.set()
+            pending, self._pending = self._pending, []
+        for message in pending:
+            self.apply(message)
+        self.out.send("ready", {"load_seconds": loaded - t0, "compile_seconds": time.monotonic() - loaded})
+        background = threading.Thread(
+            target=self.compile_in_background, args=(order[1:],), name="dream-compile", daemon=True
+        )
+        background.start()
+        window = spec.layout.window
+
+        def publish(out: np.ndarray, info: WindowInfo) -> None:
+            slot, seq = self.shared.windows.publish(out, info)
+            self.out.send("window", slot, seq)
+
+        worker = DreamWorker(
+            dreamer=self.dreamer,
+            current=self.current,
+            ring=self.shared.input_ring,
+            publish=publish,
+            report=lambda report: self.out.send("report", report),
+            samplerate=spec.samplerate,
+            window=window,
+            hop=spec.hop,
+            budget=spec.budget,
+            halt=self.halt,
+        )
+        errors = 0
+        while not self.halt.is_set():
+            try:
+                worker.dream_once(worker.next_boundary())
+                if not self.halt.is_set():
+                    self.classify()
+                errors = 0
+            except Exception as err:  # keep dreaming: report, wait a hop, go on; a run of them ends the process
+                errors += 1
+                self.out.send("error", f"{type(err).__name__}: {err}")
+                if errors >= MAX_CONSECUTIVE_ERRORS:
+                    self.out.send("fatal", f"{errors} errors in a row, last: {type(err).__name__}: {err}")
+                    raise SystemExit(3) from err
+                self.halt.wait(spec.hop / spec.samplerate)
+
+
+def main(spec: DreamSpec, inbox: Any, outbox: Any) -> None:
+    """The dream process's entry point (``multiprocessing.Process(target=main)``)."""
+    lower_priority(0)
+    # Ctrl-C in a terminal reaches the whole process group: the audio process decides when this one ends
+    # (a "stop" message, or the end of its pipe), so a performer's Ctrl-C is not a crash to restart from.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    out = Outbox(outbox)
+    code = 0
+    try:
+        DreamProcess(spec, inbox, out).run()
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException as err:  # anything else: tell the audio process why before going
+        out.send("fatal", f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
+        code = 1
+    # Leave without the interpreter's shutdown: TensorFlow's threads (a background compile) do not
+    # survive being torn down mid-call ("exception not rethrown"), and nothing here needs finalizing.
+    os._exit(code)

@@ -1,0 +1,292 @@
+"""The dream engine as seen from the audio process: starts the dream process (multiprocessing, "spawn"),
+relays parameters to it and its windows, figures and errors back, and restarts it when it dies.
+
+When the dream process dies (killed, out of memory, a TensorFlow error) the audio goes
+on: the callback's dream gate closes, so the last dream fades to the standby sound;
+the event is reported (``on_event``: log, ``/dream/error`` to OSC clients) and the
+status says ``restarting``; a fresh process starts after a back-off (0.5, 1, 2, 4 s…).
+After ``max_failures`` deaths within ``failure_window`` seconds it gives up (status
+``failed``, one clear message) and the instrument plays on without dreams. A model
+that cannot load at all the first time (no weights, a bad setting) is ``fatal``:
+the engine ends the run with that message.
+
+Nothing here is called by the audio callback, and nothing here holds a lock the
+callback takes: windows are copied into free grain slots and published with one
+assignment, metrics are plain fields with one writer.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from instrument.live import dreamproc
+from instrument.live.activity import ActivityLog
+from instrument.live.callback import AudioCallback
+from instrument.live.metrics import Metrics
+from instrument.live.output import GrainPlayer
+from instrument.live.shm import SharedState
+
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
+EventHandler = Callable[[str, bool], None]  # (message, is_error)
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "did not exit"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+class DreamSupervisor:
+    def __init__(
+        self,
+        *,
+        spec_for: Callable[[], dreamproc.DreamSpec],
+        shared: SharedState,
+        player: GrainPlayer,
+        callback: AudioCallback,
+        metrics: Metrics,
+        on_event: EventHandler,
+        activity: ActivityLog | None = None,
+        max_failures: int = 5,
+        failure_window: float = 60.0,
+        stall_seconds: float = 20.0,
+    ) -> None:
+        self.spec_for = spec_for
+        self.shared = shared
+        self.player = player
+        self.callback = callback
+        self.metrics = metrics
+        self.on_event = on_event
+        self.activity = activity or ActivityLog()
+        self.max_failures = max_failures
+        self.failure_window = failure_window
+        self.stall_seconds = stall_seconds
+        self.classes: Any = None  # the model's ClassMap once the dream process has sent it
+        self.fatal = ""  # set when the model cannot load at all: the run should end with this
+        self.pid: int | None = None
+        self.ready = threading.Event()  # set at each (re)start once the process dreams
+        self.settled = threading.Event()  # set when ready, or when it gave up
+        self.processes = 0  # dream processes started so far
+        self._ctx = multiprocessing.get_context("spawn")
+        self._stopping = threading.Event()
+        self._outq: queue.SimpleQueue = queue.SimpleQueue()
+        self._inbox: Any = None  # write end of the current process's inbox
+        self._proc: Any = None
+        self._thread = threading.Thread(target=self._supervise, name="dream-supervisor", daemon=True)
+        self._sender = threading.Thread(target=self._send_loop, name="dream-sender", daemon=True)
+        self._ever_ready = False
+        self._last_fatal = ""
+        self._last_report = 0.0
+
+    # --- control ---------------------------------------------------------------------
+    def start(self) -> None:
+        self._spawn()  # before the audio stream opens: the first process starts at once
+        self._thread.start()
+        self._sender.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._outq.put(("stop",))
+        if self._thread.is_alive():
+            self._thread.join(timeout + 2)
+        self._end_process(timeout if self.ready.is_set() else 0.5)  # still loading: nothing to finish
+        if self.metrics.engine_state != "failed":  # a failure stays visible in the summary
+            self.metrics.engine_state = "stopped"
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the current process dreams (True) or the supervisor gave up / time ran out (False)."""
+        self.settled.wait(timeout)
+        return self.ready.is_set()
+
+    def send_params(self, params: Any, freeze: bool) -> None:
+        """The full parameter snapshot (after every change); only the newest one queued is sent."""
+        self._outq.put(("params", params, freeze))
+
+    def send_target(self, name: str, audio: Any, rate: int) -> None:
+        self._outq.put(("target", name, audio, rate))
+
+    def kill(self) -> None:
+        """SIGKILL the dream process (tests, and a stalled one)."""
+        proc = self._proc
+        if proc is not None and proc.is_alive():
+            proc.kill()
+
+    # --- the process -------------------------------------------------------------------
+    def _spawn(self) -> None:
+        inbox_r, inbox_w = self._ctx.Pipe(duplex=False)
+        outbox_r, outbox_w = self._ctx.Pipe(duplex=False)
+        self._inbox = inbox_w  # first: a change from now on reaches this process (it queues until loaded)
+        spec = self.spec_for()
+        proc = self._ctx.Process(
+            target=dreamproc.main, args=(spec, inbox_r, outbox_w), name="dreamsound-dream", daemon=True
+        )
+        self.ready.clear()
+        self.settled.clear()
+        self.metrics.engine_state = "loading"
+        proc.start()
+        dreamproc.lower_priority(proc.pid)
+        inbox_r.close()
+        outbox_w.close()  # so that its death reads as end-of-file here
+        self._proc, self._outbox, self.pid = proc, outbox_r, proc.pid
+        self.processes += 1
+        self._last_fatal = ""
+        self._last_report = time.monotonic()
+
+    def _end_process(self, timeout: float) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        proc.join(timeout)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(5)
+        for conn in (self._inbox, self._outbox):
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def _supervise(self) -> None:
+        failures: deque[float] = deque()
+        while True:
+            self._relay()
+            self.callback.dream_gate = False  # the last dream fades to the standby sound
+            self.ready.clear()
+            self.settled.clear()
+            if self._stopping.is_set():
+                return
+            code = self._proc.exitcode if self._proc is not None else None
+            self._end_process(2.0)
+            reason = self._last_fatal or describe_exit(self._proc.exitcode if code is None else code)
+            if self._last_fatal and not self._ever_ready:
+                self.fatal = f"the dream engine cannot start: {self._last_fatal}"
+                self.metrics.engine_state = "failed"
+                self.metrics.engine_error = self.fatal
+                self.on_event(self.fatal, True)
+                self.settled.set()
+                return
+            now = time.monotonic()
+            failures.append(now)
+            while failures and now - failures[0] > self.failure_window:
+                failures.popleft()
+            if len(failures) >= self.max_failures:
+                message = (
+                    f"the dream engine stopped {len(failures)} times within {self.failure_window:g} s"
+                    f" (last: {reason}); giving up, the instrument plays on without dreams"
+                )
+                self.metrics.engine_state = "failed"
+                self.metrics.engine_error = message
+                self.on_event(message, True)
+                self.settled.set()
+                return
+            delay = BACKOFF[min(len(failures) - 1, len(BACKOFF) - 1)]
+            self.metrics.engine_state = "restarting"
+            self.metrics.engine_restarts += 1
+            self.metrics.engine_error = f"the dream engine stopped ({reason}); restarting in {delay:g} s"
+            self.on_event(self.metrics.engine_error, True)
+            if self._stopping.wait(delay):
+                return
+            self._spawn()
+
+    def _relay(self) -> None:
+        """Handle the current process's messages until it ends (or we stop)."""
+        conn = self._outbox
+        while not self._stopping.is_set():
+            try:
+                if not conn.poll(0.5):
+                    if not self._proc.is_alive():
+                        return
+                    if self._ever_ready and self.ready.is_set():
+                        if time.monotonic() - self._last_report > self.stall_seconds:
+                            self._last_fatal = f"no window for {self.stall_seconds:g} s (stalled; killed)"
+                            self._proc.kill()
+                    continue
+                message = conn.recv()
+            except (EOFError, OSError):
+                return
+            try:
+                self._handle(message)
+            except Exception as err:  # a message we cannot use must not end the supervision
+                self.metrics.last_worker_error = f"dream message {message[0]!r}: {type(err).__name__}: {err}"
+
+    def _handle(self, message: tuple) -> None:
+        kind = message[0]
+        m = self.metrics
+        if kind == "window":
+            with self.activity.span("window_copy"):
+                slot = self.player.free_slot()
+                info = self.shared.windows.read_into(message[1], message[2], self.player.buffers[slot])
+                if info is None:
+                    m.torn_windows += 1
+                else:
+                    self.player.publish(slot, info.capture_end, info.dreamed)
+        elif kind == "report":
+            report = message[1]
+            self._last_report = time.monotonic()
+            m.add_window(report)
+            self.activity.add("dream_window", report.started, report.started + report.seconds)
+        elif kind == "status":
+            m.input_class, m.input_score, m.output_class, m.output_score = message[1:5]
+            self.activity.add("classify", message[5], message[6])
+        elif kind == "compiled":
+            self.activity.add("compile", message[2], message[3])
+        elif kind == "classes":
+            self.classes = message[1]
+        elif kind == "ready":
+            info = message[1]
+            self._ever_ready = True
+            self._last_report = time.monotonic()
+            if m.worker_started != m.worker_started:
+                m.worker_started = time.monotonic()
+                m.dream_ready = m.worker_started - self.callback.started
+            m.engine_state = "dreaming"
+            m.engine_error = ""
+            self.callback.dream_gate = True
+            self.ready.set()
+            self.settled.set()
+            self.on_event(
+                f"dream engine ready (model {info['load_seconds']:.1f} s, first compile"
+                f" {info['compile_seconds']:.1f} s)",
+                False,
+            )
+        elif kind == "error":
+            m.worker_errors += 1
+            m.last_worker_error = message[1]
+            self.on_event(f"dream engine: {message[1]}", True)
+        elif kind == "fatal":
+            self._last_fatal = message[1]
+
+    # --- parameters to the process -----------------------------------------------------
+    def _send_loop(self) -> None:
+        while True:
+            batch = [self._outq.get()]
+            while True:
+                try:
+                    batch.append(self._outq.get_nowait())
+                except queue.Empty:
+                    break
+            # Targets in order, then only the newest parameters (they are complete snapshots and may
+            # name a target sent in the same batch).
+            params = [item for item in batch if item[0] == "params"]
+            messages = [item for item in batch if item[0] == "target"] + params[-1:]
+            if any(item[0] == "stop" for item in batch):
+                messages.append(("stop",))
+            for item in messages:
+                try:
+                    self._inbox.send(item)
+                except (OSError, ValueError, EOFError):
+                    pass  # the process is gone; its successor starts from the current state
+            if messages and messages[-1][0] == "stop":
+                return

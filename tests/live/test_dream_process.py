@@ -1,0 +1,132 @@
+"""The dream engine in its own process: the audio process stays free of TensorFlow, and a dream process
+that dies (SIGKILL) costs no sound: the audio and the recording go on, OSC clients hear about it, and a
+new process dreams again."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import soundfile as sf
+
+from instrument.live.dreamproc import compile_order, function_key
+from instrument.live.engine import Engine
+from instrument.osc.service import OscService
+from instrument.osc.settings import OscSettings
+
+from .livehelpers import RATE, REPO, SPEECH_AND_CAT, fake, live_config, need, sine
+from .test_engine_jack import READY_TIMEOUT, start_ready
+from .test_osc_live import Client, free_udp_port
+
+# Whole cycles per hop (23400 frames) and per capture-to-play delay (window + lead = 58500 frames): grains,
+# held replays and the dry input are all in phase, so a dip in level can only be a gap.
+IN_PHASE_HZ = 107 * RATE / 11700
+
+
+def test_compile_order_starts_with_what_is_used_and_covers_every_mode_and_flip() -> None:
+    from instrument.dream.params import MODES, DreamParams
+
+    params = DreamParams(mode="deepdream", layer="layer10", flip=True)
+    order = compile_order(params, precompile=True, layers=("scores",))
+    keys = [function_key(p) for p in order]
+    assert keys[0] == function_key(params)
+    assert len(keys) == len(set(keys))
+    expected = {(layer, mode, flip) for layer in ("layer10", "scores") for mode in MODES for flip in (False, True)}
+    assert {k[:3] for k in keys} == expected
+    assert [function_key(p) for p in compile_order(params, precompile=False)] == [function_key(params)]
+
+
+def test_the_audio_process_never_imports_tensorflow(jack) -> None:
+    """A real performance with the real model: the dream process dreams, the audio process has no TensorFlow."""
+    need(SPEECH_AND_CAT)
+    script = f"""
+import json, sys
+from instrument.live import devices
+from tests.live.livehelpers import live_config
+from instrument.live.engine import Engine
+devices.refresh()
+engine = Engine(live_config(input_file={str(SPEECH_AND_CAT)!r}, input_loop=True), log=lambda m: None)
+engine.prepare()
+engine.start()
+ready = engine.supervisor.wait_ready({READY_TIMEOUT})
+engine.wait(1.5)
+engine.stop()
+m = engine.controls.metrics()
+print(json.dumps({{"ready": ready, "tensorflow": "tensorflow" in sys.modules, "windows": m["windows"],
+                  "xruns": m["xruns"]}}))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=READY_TIMEOUT + 60
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["ready"] and report["windows"] >= 1, report
+    assert report["tensorflow"] is False, report
+
+
+def test_a_killed_dream_process_costs_no_sound_and_is_restarted(jack, tmp_path) -> None:
+    tone = tmp_path / "tone.wav"
+    sf.write(tone, sine(6.0, IN_PHASE_HZ, 0.5), RATE, subtype="FLOAT")
+    settings = live_config(input_file=str(tone), input_loop=True)
+    settings = dataclasses.replace(
+        settings, record=dataclasses.replace(settings.record, enabled=True, dir=str(tmp_path / "takes"))
+    )
+    messages: list[str] = []
+    engine = Engine(settings, dreamer_factory=fake(), log=messages.append)
+    service = OscService(engine, OscSettings(port=0, feedback_port=free_udp_port(), oscquery=False, status_rate=10))
+    service.start()
+    client = Client(service.server.address)
+    try:
+        start_ready(engine)
+        client.send("/dream/get")  # now a client: it gets the status and the errors
+        assert client.expect("/dream/status/engine", where=lambda p: p[0] == "dreaming")
+        engine.wait(1.5)
+        first_pid = engine.supervisor.pid
+        frame_at_kill = engine.metrics.frames
+        os.kill(first_pid, signal.SIGKILL)
+        error = client.expect("/dream/error", timeout=10, where=lambda p: p[0] == "/dream/status/engine")
+        assert "SIGKILL" in error[1] and "restarting" in error[1], error
+        assert engine.supervisor.wait_ready(READY_TIMEOUT)
+        assert engine.supervisor.pid != first_pid
+        windows_after_restart = engine.metrics.windows
+        engine.wait(1.5)
+        assert client.expect("/dream/status/engine", where=lambda p: p[0] == "dreaming")
+    finally:
+        client.close()
+        engine.stop()
+        service.stop()
+    m = engine.controls.metrics()
+    assert m["engine_restarts"] == 1 and m["windows"] > windows_after_restart, m
+    assert any("SIGKILL" in line for line in messages), messages
+    (wav,) = (tmp_path / "takes").glob("take-*.wav")
+    take, _ = sf.read(wav, dtype="float32")
+    assert engine.metrics.record_dropped_frames == 0 and abs(take.shape[0] - m["frames"]) < 0.2 * RATE, (take.shape, m)
+    # The output channel around the kill and the restart: never a gap (level stays near the tone's 0.35 RMS).
+    played = take[max(0, frame_at_kill - RATE) : -int(0.1 * RATE), 1]
+    rms = np.sqrt(np.convolve(played**2, np.ones(480) / 480, mode="valid"))
+    assert played.size > 2 * RATE and rms.min() > 0.25, f"a gap in the output: rms down to {rms.min():.3f}"
+    # No xrun from the kill on (start-up ones on a loaded host are not this test's business).
+    xrun_frames = engine.metrics.xrun_frames[: min(m["xruns"], 64)]
+    assert not np.any(xrun_frames >= frame_at_kill) and m["callback_errors"] == 0, (xrun_frames, frame_at_kill, m)
+
+
+def test_a_model_that_cannot_load_ends_the_run_with_its_message(jack, tmp_path) -> None:
+    from .livehelpers import run_cli
+
+    config = tmp_path / "quick.yaml"
+    config.write_text("osc:\n  enabled: false\n", encoding="utf-8")
+    env = dict(os.environ, DREAMSOUND_YAMNET=str(tmp_path / "missing.tflite"))
+    result = run_cli(
+        "--config", str(config), "run", "--input-file", str(need(SPEECH_AND_CAT)), "--loop", "--headless",
+        "--duration", "120", env=env, timeout=READY_TIMEOUT,
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "the dream engine cannot start: no YAMNet weights could be loaded" in result.stderr, result.stderr[-3000:]
+    assert "missing.tflite" in result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["first_sound"] is not None and summary["engine_state"] == "failed", summary
