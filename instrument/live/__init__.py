@@ -15,6 +15,7 @@ Modules, one job each:
 - ``worker``     the dream loop (newest window -> iterations -> published window).
 - ``metrics``    counters and timings written by the callback and the supervisor.
 - ``activity``   what ran when (for naming what an xrun coincided with).
+- ``priority``   nice values: the dream process and its background compiling yield to the audio.
 - ``controls``   the one thread-safe object holding every parameter and exposing the metrics.
 - ``recorder``   the rehearsal recording writer thread (WAV + JSON-lines parameter log).
 - ``devices``    device lookup, validation and clear errors.

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import queue
 import signal
-import sys
 import threading
 import time
 import traceback
@@ -33,6 +32,7 @@ import numpy as np
 
 from instrument.dream.params import MODES, DreamParams
 from instrument.errors import DreamSoundError
+from instrument.live.priority import lower_process, lower_this_thread
 from instrument.live.shm import Layout, SharedState, WindowInfo
 from instrument.live.worker import DreamWorker
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES
@@ -99,20 +99,7 @@ def compile_order(params: DreamParams, precompile: bool, layers: tuple[str, ...]
 def lower_priority(pid: int) -> None:
     """Nice ``NICE`` for process ``pid`` (0: this one). The audio process sets it right after spawning,
     so that even the child's start-up (an interpreter, numpy, TensorFlow's import) yields to the audio."""
-    if hasattr(os, "setpriority"):
-        try:
-            os.setpriority(os.PRIO_PROCESS, pid, max(NICE, os.getpriority(os.PRIO_PROCESS, pid)))
-        except OSError:
-            pass
-
-
-def lower_this_thread() -> None:
-    """Nice 19 for the calling thread only (Linux: a thread's id is a ``setpriority`` target)."""
-    if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        except OSError:
-            pass
+    lower_process(pid, NICE)
 
 
 class Outbox:
@@ -213,7 +200,7 @@ class DreamProcess:
         At the lowest priority: compiling must take only CPU time that neither the audio (another
         process) nor the dreaming (this process's main thread) wants.
         """
-        lower_this_thread()
+        lower_this_thread(19)
         while not self.halt.is_set():
             try:
                 if not self._requests.empty():

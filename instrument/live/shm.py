@@ -119,7 +119,7 @@ class WindowSlots:
     # --- audio process -----------------------------------------------------------------
     def read_into(self, slot: int, seq: int, out: np.ndarray) -> WindowInfo | None:
         """Copy the window announced as ``(slot, seq)`` into ``out``; None if it was overwritten (torn/stale)."""
-        if not 0 <= slot < self.seq.shape[0] or int(self.seq[slot]) != seq:
+        if seq % 2 or not 0 <= slot < self.seq.shape[0] or int(self.seq[slot]) != seq:  # odd: mid-write
             return None
         np.copyto(out, self.data[slot])
         capture_end, dreamed, iterations = (int(v) for v in self.meta[slot])

@@ -277,3 +277,25 @@ def test_limiter_gain_reaches_its_target_within_the_block_and_counts_non_finite(
     quiet = np.full(256, 0.1, np.float32)
     limiter.process(quiet, 0.5)
     assert quiet[-1] == pytest.approx(0.1 * limiter.gain, rel=1e-4)
+
+
+def test_window_slots_detect_a_torn_or_stale_read() -> None:
+    from instrument.live.shm import Layout, SharedState, WindowInfo
+
+    shared = SharedState(Layout(input_frames=64, output_frames=32, window=8, slots=3))
+    try:
+        attached = SharedState(shared.layout, shared.name)  # as the dream process sees it
+        out = np.zeros(8, np.float32)
+        slot, seq = attached.windows.publish(np.full(8, 0.5, np.float32), WindowInfo(100, True, 7))
+        assert shared.windows.read_into(slot, seq, out) == WindowInfo(100, True, 7) and np.all(out == 0.5)
+        for value in (0.1, 0.2, 0.3):  # the writer laps the reader: the announced (slot, seq) is gone
+            attached.windows.publish(np.full(8, value, np.float32), WindowInfo(200, True, 1))
+        assert shared.windows.read_into(slot, seq, out) is None
+        shared.windows.seq[slot] += 1  # odd: being written right now
+        assert shared.windows.read_into(slot, int(shared.windows.seq[slot]), out) is None
+        attached.input_ring.write(np.arange(10, dtype=np.float32))  # the rings are shared too
+        got = np.zeros(4, np.float32)
+        assert shared.input_ring.written == 10 and shared.input_ring.read(6, got) and got.tolist() == [6, 7, 8, 9]
+        attached.close()
+    finally:
+        shared.close()
