@@ -44,6 +44,7 @@ class Metrics:
         self.callback_seconds_max = 0.0
         # Written by the dream-engine reader (from the dream process's reports).
         self.dream_ready = float("nan")  # seconds from engine start until the dream process first dreamed
+        self.xruns_at_ready = -1  # xruns counted when the dream process first dreamed (-1: not yet)
         self.engine_state = "starting"  # starting, loading, dreaming, restarting, failed, stopped
         self.engine_restarts = 0
         self.engine_error = ""
@@ -152,6 +153,8 @@ class Metrics:
             "first_dream": round(self.first_dream, 3) if self.first_dream == self.first_dream else None,
             "first_sound": round(self.first_sound, 3) if self.first_sound == self.first_sound else None,
             "dream_ready": round(self.dream_ready, 3) if self.dream_ready == self.dream_ready else None,
+            # Start-up (a new interpreter importing TensorFlow beside the audio) apart from the performance.
+            "xruns_after_ready": self.xruns - self.xruns_at_ready if self.xruns_at_ready >= 0 else 0,
             "engine_state": self.engine_state,
             "engine_restarts": self.engine_restarts,
             "engine_error": self.engine_error,

@@ -251,6 +251,7 @@ class DreamSupervisor:
             if m.worker_started != m.worker_started:
                 m.worker_started = time.monotonic()
                 m.dream_ready = m.worker_started - self.callback.started
+                m.xruns_at_ready = m.xruns
             m.engine_state = "dreaming"
             m.engine_error = ""
             self.callback.dream_gate = True

