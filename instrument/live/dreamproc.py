@@ -7,7 +7,7 @@ shared memory and talks to the audio process over two pipes:
 - in:  ``("params", DreamParams, freeze)`` (the full snapshot after every change),
   ``("target", name, audio, rate)`` (a captured target sound), ``("stop",)``.
 - out: ``("classes", ClassMap)``, ``("ready", info)``, ``("window", slot, seq)``,
-  ``("report", WindowReport)``, ``("status", in_class, in_score, out_class, out_score, t0, t1)``,
+  ``("report", WindowReport)``, ``("status", in_class, in_score, out_class, out_score, t0, t1, played_end)``,
   ``("compiled", description, t0, t1)``, ``("error", text)``, ``("fatal", text)``.
 
 What is used first is compiled first (the current layer's gradient and the current mode,
@@ -253,12 +253,13 @@ class DreamProcess:
         heard = np.zeros(frames, np.float32)
         played = np.zeros(frames, np.float32)
         self.shared.input_ring.read_latest(heard)
-        self.shared.output_ring.read_latest(played)
+        played_end = self.shared.output_ring.read_latest(played)  # the stream frame just after what was classified
         windows = np.stack([fit_length(resample(x, rate, SAMPLE_RATE), WINDOW_SAMPLES) for x in (heard, played)])
         scores = self.dreamer.scores(windows)
         top = scores.argmax(axis=1)
         self.out.send(
-            "status", int(top[0]), float(scores[0, top[0]]), int(top[1]), float(scores[1, top[1]]), t0, time.monotonic()
+            "status", int(top[0]), float(scores[0, top[0]]), int(top[1]), float(scores[1, top[1]]),
+            t0, time.monotonic(), played_end,
         )
 
     # --- the whole life ------------------------------------------------------------------
