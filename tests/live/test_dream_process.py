@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import soundfile as sf
 
 from instrument.live.dreamproc import compile_order, function_key
 from instrument.live.engine import Engine
+from instrument.live.settings import LiveSettings
 from instrument.osc.service import OscService
 from instrument.osc.settings import OscSettings
 
@@ -23,9 +25,12 @@ from .livehelpers import RATE, REPO, SPEECH_AND_CAT, fake, live_config, need, si
 from .test_engine_jack import READY_TIMEOUT, start_ready
 from .test_osc_live import Client, free_udp_port
 
-# Whole cycles per hop (23400 frames) and per capture-to-play delay (window + lead = 58500 frames): grains,
-# held replays and the dry input are all in phase, so a dip in level can only be a gap.
-IN_PHASE_HZ = 107 * RATE / 11700
+# Whole cycles per hop (23400 frames) and per capture-to-play delay (window + lead frames, lead from the
+# default worker budget): grains, held replays and the dry input are all in phase, so a dip in level can
+# only be a gap.
+_HOP = 23400
+_PERIOD = math.gcd(_HOP, 46800 + int(LiveSettings().worker_budget * _HOP))
+IN_PHASE_HZ = round(440 * _PERIOD / RATE) * RATE / _PERIOD
 
 
 def test_compile_order_starts_with_what_is_used_and_compiles_each_part_once() -> None:
