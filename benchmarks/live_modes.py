@@ -1,11 +1,12 @@
 """Every mode live at the default settings, as heard on the recorded output: a take on a JACK dummy server.
 
-    python -m benchmarks.live_modes [--seconds S] [--skip S] [--plot PNG] [--json]
+    python -m benchmarks.live_modes [--parts A,B,…] [--seconds S] [--skip S] [--plot PNG] [--json]
 
 Starts ``jackd -d dummy -r 48000 -p 256`` under a unique name, runs the engine (audio process + dream
 process, the real model, ``config.yaml`` defaults) with speech looping as input and a take recording,
-and changes the mode every ``--seconds``: ``filter_add`` (the default), ``filter``, ``gradients``,
-``target`` (toward the whistle), ``deepdream`` (no target class), then ``deepdream`` toward *Dog*.
+and changes the mode every ``--seconds`` (``--parts``, by default all in this order): ``filter_add`` (the
+default), ``filter``, ``gradients``, ``target`` (toward the whistle), ``deepdream`` (no target class), then
+``dog`` (``deepdream`` toward *Dog*).
 Both channels of the take are scored on windows every 0.1 s from 0.05 s (offsets the dream never chose).
 Per part, from ``--skip`` seconds after its change: the loss the dream climbs (on ``scores`` with no
 target class, a window's top score; toward Dog, Dog's score) on the input and on the output, the share of
@@ -34,23 +35,28 @@ WHISTLE = SHARED / "audio" / "whistle.wav"
 os.environ.setdefault("DREAMSOUND_YAMNET", str(SHARED / "models" / "yamnet.tflite"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-PARTS = [
-    ("filter_add", {}),
-    ("filter", {"mode": "filter"}),
-    ("gradients", {"mode": "gradients"}),
-    ("target (whistle)", {"target_sound": str(WHISTLE), "mode": "target"}),
-    ("deepdream", {"mode": "deepdream"}),
-    ("deepdream toward Dog", {"target_class": "Dog"}),
-]
+PARTS = {  # key: (label, changes)
+    "filter_add": ("filter_add", {"mode": "filter_add"}),
+    "filter": ("filter", {"mode": "filter"}),
+    "gradients": ("gradients", {"mode": "gradients"}),
+    "target": ("target (whistle)", {"target_sound": str(WHISTLE), "mode": "target"}),
+    "deepdream": ("deepdream", {"mode": "deepdream"}),
+    "dog": ("deepdream toward Dog", {"mode": "deepdream", "target_class": "Dog"}),
+}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"which, in order (default {','.join(PARTS)})")
     parser.add_argument("--seconds", type=float, default=12.0, help="seconds per mode (default 12)")
     parser.add_argument("--skip", type=float, default=4.0, help="seconds after each change not scored (default 4)")
     parser.add_argument("--plot", help="write the take's class track here (PNG)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    chosen = [part.strip() for part in args.parts.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in PARTS]
+    if unknown or not chosen:
+        parser.error(f"--parts {args.parts!r}: allowed: {', '.join(PARTS)}")
     for path in (SPEECH, WHISTLE):
         if not path.is_file():
             raise SystemExit(f"{path} is missing: the benchmark needs ../shared beside the checkout")
@@ -80,7 +86,7 @@ def main() -> int:
             raise SystemExit(f"the dream process did not start: {engine.metrics.engine_error}")
         parts = []
         try:
-            for label, changes in PARTS:
+            for label, changes in (PARTS[part] for part in chosen):
                 for key, value in changes.items():
                     engine.controls.set(key, value)
                 start, iterations, windows = engine.metrics.frames, engine.metrics.iterations, engine.metrics.windows
@@ -93,6 +99,9 @@ def main() -> int:
         finally:
             engine.stop()
     finally:
+        import sounddevice as sd
+
+        sd._terminate()  # PortAudio aborts if it closes its JACK client after the server is gone
         jack.terminate()
         jack.wait(10)
 
@@ -136,10 +145,12 @@ def main() -> int:
     if args.plot:
         from instrument.dream.plots import plot_class_track
 
+        isa = os.environ.get("ONEDNN_MAX_CPU_ISA")
+        title = ", ".join([*(["ONEDNN_MAX_CPU_ISA=" + isa] if isa else []), f"{len(os.sched_getaffinity(0))} core(s)"])
         marks = [((start - offset) / rate, label) for label, start, _, _ in parts]
         summary["plot"] = str(plot_class_track(
-            args.plot, dry, wet, dreamer.classes.names, "live take, speech in: input dashed, output solid",
-            extra_classes=(dog,), marks=marks,
+            args.plot, dry, wet, dreamer.classes.names, f"live take, speech in ({title}): input dashed, output solid",
+            extra_classes=(dog, dreamer.class_index("Speech")), marks=marks,
         ))
     if args.json:
         print(json.dumps(summary))
