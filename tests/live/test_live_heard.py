@@ -18,6 +18,7 @@ import soundfile as sf
 from instrument.audiofile import resample
 from instrument.dream.listen import class_track
 from instrument.live.engine import Engine
+from instrument.live.settings import LiveSettings
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES, WINDOW_SECONDS
 
 from .livehelpers import RATE, SPEECH_AND_CAT, live_config, need
@@ -91,6 +92,23 @@ def test_the_output_of_a_live_take_is_heard_as_the_target_class(take: Take, live
     assert np.mean(heard_in >= 0.5) < 0.3, figures  # the speech itself is not a dog
     assert np.mean(heard_out >= 0.5) >= SHARE, figures
     assert m["worker_errors"] == 0 and m["latency"] is not None and m["latency"] <= 0.6, m
+
+
+def test_the_continued_dream_plays_without_gaps(take: Take) -> None:
+    """Where the input sounds, the dream of it sounds a window and a lead later: no 10 ms of it is lost."""
+    settings = LiveSettings()
+    window = round(WINDOW_SECONDS * RATE)
+    hop = max(round(window * (1.0 - settings.overlap)), (window + 1) // 2)
+    delay = window + int(settings.worker_budget * hop)  # a grain plays the window that ended lead frames before
+    a = take.change_frame - take.start_frame + int(AFTER * RATE)
+    b = min(take.wet.size, a + int(MEASURED * RATE))
+    block = 480
+    count = (b - a) // block
+    played = np.sqrt((take.wet[a : a + count * block].reshape(count, block) ** 2).mean(axis=1))
+    heard = np.sqrt((take.dry[a - delay : a - delay + count * block].reshape(count, block) ** 2).mean(axis=1))
+    sounding = heard > 0.05
+    assert sounding.sum() > 0.3 * count, heard  # speech enough to tell
+    assert np.all(played[sounding] > 0.3 * heard[sounding]), (played[sounding].min(), np.flatnonzero(sounding))
 
 
 def test_the_reported_output_class_is_what_the_model_hears_on_the_recorded_output(take: Take, live_dreamer) -> None:
