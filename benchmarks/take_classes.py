@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,7 +22,12 @@ import soundfile as sf
 
 from instrument.audiofile import resample
 from instrument.dream.listen import class_track
+from instrument.errors import DreamSoundError
 from instrument.model.layout import SAMPLE_RATE
+
+SHARED = Path(os.environ.get("DREAMSOUND_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+if (SHARED / "models" / "yamnet.tflite").is_file():
+    os.environ.setdefault("DREAMSOUND_YAMNET", str(SHARED / "models" / "yamnet.tflite"))
 
 
 def main() -> int:
@@ -38,13 +44,21 @@ def main() -> int:
     from instrument.config import load_config
     from instrument.replay.log import read_log
 
-    audio, rate = sf.read(args.take, dtype="float32", always_2d=True)
+    try:
+        audio, rate = sf.read(args.take, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, OSError) as err:
+        print(f"cannot read take {args.take}: {err}", file=sys.stderr)
+        return 2
     if audio.shape[1] != 2:
         print(f"{args.take}: {audio.shape[1]} channels; a take has 2 (dry input, output)", file=sys.stderr)
         return 2
     log_path = Path(args.params or Path(args.take).with_suffix(".params.jsonl"))
     log = read_log(log_path, rate) if log_path.is_file() else None
-    dreamer = load_dreamer(load_config(None))
+    try:
+        dreamer = load_dreamer(load_config(None))
+    except DreamSoundError as err:
+        print(str(err), file=sys.stderr)
+        return 2
     dry, wet = (class_track(dreamer, resample(np.ascontiguousarray(audio[:, c]), rate, SAMPLE_RATE)) for c in (0, 1))
     marks = [(c.frame / rate, f"{c.name} {c.value}") for c in (log.changes if log else [])]
     summary: dict = {"take": args.take, "seconds": round(audio.shape[0] / rate, 2), "changes": marks}
