@@ -48,6 +48,7 @@ COVERAGE = 2.0  # windows over every sample per iteration (K = window_count(N, C
 SEAM_SECONDS = 0.05  # crossfade from the carried dream into fresh input
 RESAMPLE_PAD = 64  # 16 kHz samples resampled beyond both ends of what is kept (soxr's edges stay outside)
 HANDOFF_SECONDS = 0.005  # pipe message + copy into a grain slot in the audio process
+MAX_LEAD_SECONDS = 0.55  # the dreaming time never makes the latency exceed 0.6 s with the device's (small overlaps)
 
 
 def buffer_shape(samplerate: int, context: float = CONTEXT, coverage: float = COVERAGE) -> tuple[int, int]:
@@ -212,7 +213,8 @@ class DreamWorker:
         self.window = window
         self.hop = hop
         self.grid = RateGrid(samplerate)
-        self.lead = max(1, int(budget * hop))  # the dreaming time: capture this long before the grain start
+        # The dreaming time: capture this long before the grain start (the latency, less the device's).
+        self.lead = max(1, min(int(budget * hop), round(MAX_LEAD_SECONDS * samplerate)))
         self.margin = publish_margin(block, samplerate)
         self.halt = halt or threading.Event()
         self.clock = clock

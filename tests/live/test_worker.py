@@ -102,6 +102,16 @@ def test_budget_and_margin_come_from_the_caller_and_the_block_size() -> None:
     assert publish_margin(1024, 48000) > 2 * 1024 / 48000  # a fixed 15 ms is under one 1024-frame block
 
 
+def test_the_dreaming_time_never_makes_the_latency_exceed_0_6_s() -> None:
+    rig = Rig(budget=0.8)
+    assert rig.worker.lead == int(0.8 * rig.worker.hop)  # 0.39 s at 50 % overlap
+    long_hop = DreamWorker(
+        dreamer=rig.dreamer, current=lambda: (rig.params, False), ring=rig.ring, publish=print, report=print,
+        samplerate=48000, window=46800, hop=44460, budget=0.8, block=256,
+    )  # 5 % overlap: 0.8 of the hop would be 0.74 s
+    assert long_hop.lead / 48000 <= 0.55
+
+
 @pytest.mark.parametrize("block", [256, 1024])
 def test_iterations_stop_before_the_deadline_at_their_own_pace(block: int) -> None:
     rig = Rig(iterations=1000, seconds=0.02, block=block)
