@@ -99,14 +99,14 @@ def free_udp_port() -> int:
 
 
 class PassThrough:
-    """The plain baseline's dreamer (in the dream process): the window comes back as it went in."""
+    """The plain baseline's dreamer (in the dream process): the buffer comes back as it went in."""
 
     class Result:
         def __init__(self, audio):
             self.audio = audio
 
-    def iterate(self, x, params):
-        return self.Result(x)
+    def iterate_buffer(self, buffer, params, offsets):
+        return self.Result(buffer)
 
 
 def main() -> int:

@@ -39,6 +39,16 @@ def resample(signal: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return soxr.resample(signal, rate_in, rate_out, quality="HQ").astype(np.float32)
 
 
+def fit_length(signal: np.ndarray, length: int) -> np.ndarray:
+    """``signal`` trimmed or zero-padded along its first axis to ``length`` (returned as is when it fits)."""
+    have = signal.shape[0]
+    if have == length:
+        return signal
+    if have > length:
+        return signal[:length]
+    return np.concatenate([signal, np.zeros((length - have, *signal.shape[1:]), signal.dtype)])
+
+
 def write_audio_atomic(path: str | Path, data: np.ndarray, rate: int, subtype: str | None = None) -> None:
     """Write a file so that a reader never sees it half-written and a failure leaves nothing."""
     path = Path(path)

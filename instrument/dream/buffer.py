@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from instrument.errors import DreamSoundError
-from instrument.model.frontend import WINDOW_SAMPLES
+from instrument.model.layout import WINDOW_SAMPLES
 
 OFFSET_STRATEGIES = ("grid", "random")
 JITTER = 0.125  # each grid window moves by up to +-JITTER of the grid spacing

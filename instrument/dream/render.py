@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from instrument.audiofile import resample, to_mono
+from instrument.audiofile import fit_length, resample, to_mono
 from instrument.dream import chunks as chunking
 from instrument.dream.buffer import draw_offsets, window_count
 from instrument.dream.dreamer import Dreamer
@@ -166,11 +166,7 @@ def to_channels_first(signal: np.ndarray) -> np.ndarray:
 def back_to_rate(signal_16k: np.ndarray, rate: int, frames: int) -> np.ndarray:
     """``[channels, samples]`` at 16 kHz -> ``frames x channels`` at ``rate``, clipped to +-1."""
     out = resample(np.ascontiguousarray(signal_16k.T), SAMPLE_RATE, rate)
-    out = out if out.ndim == 2 else out[:, None]
-    if out.shape[0] >= frames:
-        out = out[:frames]
-    else:
-        out = np.pad(out, ((0, frames - out.shape[0]), (0, 0)))
+    out = fit_length(out if out.ndim == 2 else out[:, None], frames)
     return np.clip(out, -1.0, 1.0).astype(np.float32)
 
 

@@ -12,7 +12,7 @@ Modules, one job each:
 - ``callback``   the real-time audio callback (copies, mixes, limits; never waits, never allocates).
 - ``supervisor`` starts the dream process, relays parameters and windows, restarts it when it dies.
 - ``dreamproc``  the dream process: model, compiling, the dream loop, status classification.
-- ``worker``     the dream loop (newest window -> iterations -> published window).
+- ``worker``     the dream loop (a context buffer continued across hops -> iterations -> newest window published).
 - ``metrics``    counters and timings written by the callback and the supervisor.
 - ``activity``   what ran when (for naming what an xrun coincided with).
 - ``priority``   nice values: the dream process and its background compiling yield to the audio.

@@ -7,12 +7,14 @@ shared memory and talks to the audio process over two pipes:
 - in:  ``("params", DreamParams, freeze)`` (the full snapshot after every change),
   ``("target", name, audio, rate)`` (a captured target sound), ``("stop",)``.
 - out: ``("classes", ClassMap)``, ``("ready", info)``, ``("window", slot, seq)``,
-  ``("report", WindowReport)``, ``("status", in_class, in_score, out_class, out_score, t0, t1)``,
+  ``("report", WindowReport)``, ``("status", in_class, in_score, out_class, out_score, t0, t1, played_end)``,
   ``("compiled", description, t0, t1)``, ``("error", text)``, ``("fatal", text)``.
 
-What is used first is compiled first (the current layer, mode and flip), then dreams
-start and the rest compiles in a background thread. A parameter set whose function is
-not compiled yet is compiled on demand while the dreams go on with the previous one.
+What is used first is compiled first (the current layer's gradient and the current mode,
+at the worker's buffer shape), then dreams start and the rest compiles in a background
+thread: the other modes (cheap), then the gradients of ``precompile_layers`` (a few
+seconds each). A parameter set whose functions are not compiled yet is compiled on
+demand while the dreams go on with the previous one.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from typing import Any
 
 import numpy as np
 
+from instrument.audiofile import fit_length, resample
 from instrument.dream.params import MODES, DreamParams
 from instrument.errors import DreamSoundError
 from instrument.live.priority import lower_process, lower_this_thread
 from instrument.live.shm import Layout, SharedState, WindowInfo
-from instrument.live.worker import DreamWorker
+from instrument.live.worker import DreamWorker, buffer_shape
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES
 
 MAX_CONSECUTIVE_ERRORS = 5  # then the process exits and the supervisor starts a fresh one
@@ -50,6 +53,7 @@ class DreamSpec:
     samplerate: int
     hop: int
     budget: float
+    block: int
     params: DreamParams
     freeze: bool = False
     factory: Callable[[], Any] | None = None  # builds the dreamer; None: YAMNet from ``model``
@@ -73,25 +77,30 @@ def load_model_dreamer(spec: DreamSpec) -> Any:
     return Dreamer(loaded, device)
 
 
-def function_key(params: Any) -> tuple:
-    return (params.layer, params.mode, params.flip, params.filter_fft, params.filter_hop)
+def function_key(params: Any) -> tuple[tuple, tuple]:
+    """What an iteration with ``params`` needs compiled: the layer's gradient and the mode's function."""
+    return ("gradient", params.layer), ("mode", params.mode, bool(params.flip), params.filter_fft, params.filter_hop)
 
 
 def compile_order(params: DreamParams, precompile: bool, layers: tuple[str, ...] = ()) -> list[SimpleNamespace]:
-    """What to compile, first thing first: the current function, then every mode x flip of the current
-    layer and of ``layers`` (when ``precompile``). Parameter-like objects for ``DreamStep.warm_up``
-    (a target mode without a target sound compiles with a silent target)."""
+    """What to compile, first thing first: the current layer's gradient with the current mode; then (when
+    ``precompile``) every other mode x flip (cheap: no network), then the gradient of each of ``layers``.
+    Each item adds something not compiled before. Parameter-like objects for ``DreamStep.warm_up`` (a
+    target mode without a target sound compiles with a silent target)."""
     first = SimpleNamespace(**{name: getattr(params, name) for name in DreamParams.field_names()})
     order = [first]
     if precompile:
-        for layer in dict.fromkeys([params.layer, *layers]):
-            for mode in MODES:
-                for flip in (False, True):
-                    order.append(SimpleNamespace(**{**vars(first), "layer": layer, "mode": mode, "flip": flip}))
-    seen, unique = set(), []
+        for mode in MODES:
+            for flip in (False, True):
+                order.append(SimpleNamespace(**{**vars(first), "mode": mode, "flip": flip}))
+        for layer in layers:
+            order.append(SimpleNamespace(**{**vars(first), "layer": layer}))
+    seen: set[tuple] = set()
+    unique = []
     for item in order:
-        if function_key(item) not in seen:
-            seen.add(function_key(item))
+        parts = set(function_key(item))
+        if not parts <= seen:
+            seen |= parts
             unique.append(item)
     return unique
 
@@ -126,7 +135,8 @@ class DreamProcess:
         self.dreamer: Any = None
         self.wanted: tuple[DreamParams, bool] = (spec.params, spec.freeze)
         self.active: tuple[DreamParams, bool] = self.wanted  # what is dreamed now (compiled)
-        self.ready_keys: set[tuple] = set()
+        self.ready_keys: set[tuple] = set()  # compiled parts (``function_key``'s gradient and mode keys)
+        self.shape = buffer_shape(spec.samplerate)  # (N, K) of the worker's buffers
         self.compiles = False
         self.loaded = threading.Event()
         self._pending: list[tuple] = []  # messages that need the dreamer, received while it loads
@@ -164,9 +174,6 @@ class DreamProcess:
             elif kind == "target":
                 name, audio, rate = message[1], message[2], message[3]
                 if hasattr(self.dreamer, "set_target_audio"):
-                    from instrument.audiofile import resample
-                    from instrument.model.layout import SAMPLE_RATE
-
                     self.dreamer.set_target_audio(name, resample(np.asarray(audio, np.float32), rate, SAMPLE_RATE))
         except Exception as err:  # a parameter the model refuses: say so, keep dreaming the previous ones
             self.out.send("error", f"{kind}: {type(err).__name__}: {err}")
@@ -177,7 +184,7 @@ class DreamProcess:
         if not self.compiles:
             return params, freeze
         key = function_key(params)
-        if key in self.ready_keys:
+        if set(key) <= self.ready_keys:
             self.active = (params, freeze)
             return params, freeze
         if key not in self._requested:
@@ -187,11 +194,11 @@ class DreamProcess:
 
     def _compile(self, params: Any, description: str) -> None:
         key = function_key(params)
-        if key in self.ready_keys:
+        if set(key) <= self.ready_keys:
             return
         t0 = time.monotonic()
-        self.dreamer.step.warm_up(params)
-        self.ready_keys.add(key)
+        self.dreamer.step.warm_up(params, *self.shape)
+        self.ready_keys.update(key)
         self.out.send("compiled", description, t0, time.monotonic())
 
     def compile_in_background(self, later: list[Any]) -> None:
@@ -227,21 +234,19 @@ class DreamProcess:
         """Top class of the last 0.975 s of the input as received and of the output as played."""
         if not self.scores_ready or self.shared is None:
             return
-        from instrument.audiofile import resample
-        from instrument.live.worker import fit_length
-
         t0 = time.monotonic()
         rate = self.spec.samplerate
         frames = self.spec.layout.window
         heard = np.zeros(frames, np.float32)
         played = np.zeros(frames, np.float32)
         self.shared.input_ring.read_latest(heard)
-        self.shared.output_ring.read_latest(played)
+        played_end = self.shared.output_ring.read_latest(played)  # the stream frame just after what was classified
         windows = np.stack([fit_length(resample(x, rate, SAMPLE_RATE), WINDOW_SAMPLES) for x in (heard, played)])
         scores = self.dreamer.scores(windows)
         top = scores.argmax(axis=1)
         self.out.send(
-            "status", int(top[0]), float(scores[0, top[0]]), int(top[1]), float(scores[1, top[1]]), t0, time.monotonic()
+            "status", int(top[0]), float(scores[0, top[0]]), int(top[1]), float(scores[1, top[1]]),
+            t0, time.monotonic(), played_end,
         )
 
     # --- the whole life ------------------------------------------------------------------
@@ -297,6 +302,7 @@ class DreamProcess:
             window=window,
             hop=spec.hop,
             budget=spec.budget,
+            block=spec.block,
             halt=self.halt,
         )
         errors = 0

@@ -231,6 +231,7 @@ class Engine:
             samplerate=self.plan.samplerate,
             hop=self._hop,
             budget=live.worker_budget,
+            block=self.settings.audio.blocksize,
             params=snap.params,
             freeze=snap.freeze,
             factory=self.dreamer_factory,

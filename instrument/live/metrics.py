@@ -59,6 +59,7 @@ class Metrics:
         # Top class of the newest input window and of its dream (-1: none yet).
         self.input_class, self.input_score = -1, 0.0
         self.output_class, self.output_score = -1, 0.0
+        self.output_class_frame = -1  # stream frame just after the 0.975 s of output that output_class is of
         self._cycles = np.zeros(HISTORY, np.float64)
         self._per_window = np.zeros(HISTORY, np.float64)
         self._iter_seconds = np.zeros(HISTORY, np.float64)

@@ -149,6 +149,11 @@ class Recorder:
         self._chunk = np.zeros((max(1, samplerate // 4), ring.channels), np.float32)
 
     # --- control -----------------------------------------------------------------------
+    @property
+    def start_frame(self) -> int:
+        """The stream frame the take's first frame is (the record ring counts the callback's frames)."""
+        return self._start_frame
+
     def start(self) -> None:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

@@ -95,8 +95,8 @@ class LiveSettings:
 
     overlap: float = 0.5  # overlap of successive dreamed windows at the output (0.05 to 0.5)
     # Share of the hop (window x (1 - overlap)) between a window's capture and its grain start: the time the
-    # worker has to dream it. Latency is about worker_budget x hop; 0.5 at 48 kHz: 0.24 s, room for ~40 iterations.
-    worker_budget: float = 0.5
+    # worker has to dream it. Latency is about worker_budget x hop: 0.8 at 48 kHz is 0.39 s.
+    worker_budget: float = 0.8
     mix: float = 1.0  # dry/wet: 0 = dry input only, 1 = dreamed sound only
     gain: float = 0.0  # output gain in dB
     ceiling: float = -1.0  # safety limiter ceiling in dBFS

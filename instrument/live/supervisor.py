@@ -239,6 +239,7 @@ class DreamSupervisor:
             self.activity.add("dream_window", report.started, report.started + report.seconds)
         elif kind == "status":
             m.input_class, m.input_score, m.output_class, m.output_score = message[1:5]
+            m.output_class_frame = message[7]
             self.activity.add("classify", message[5], message[6])
         elif kind == "compiled":
             self.activity.add("compile", message[2], message[3])

@@ -1,15 +1,27 @@
-"""The dream loop (run by the dream process): newest window -> 16 kHz -> successive iterations -> published.
+"""The dream loop (run by the dream process): a context buffer dreamed on hop after hop, its newest window published.
 
-It aims each window at a grain start (every ``hop`` frames): the window ends
-``budget`` x hop frames before that start (on the hop grid, so windows overlap
-on the same input and join seamlessly), and it iterates with the parameters
-current at each iteration until ``iterations`` are done or the start is near,
-then publishes the window at the device rate. What it cannot keep up with is
-dropped; the output holds meanwhile. With ``freeze`` it keeps iterating on its
-own last result instead of new input.
+Every ``hop`` frames a grain starts at the output. For each grain start the worker
+takes the buffer that ends ``lead`` (``budget`` x hop) frames before it: at 16 kHz,
+``context`` x 0.975 s long (the newest window plus older context). The part of it
+that the previous buffer covered starts from the previous buffer's *dreamed* result,
+moved by exactly the samples the input advanced (positions are counted at 16 kHz
+from absolute input frames, so nothing drifts at any device rate); fresh input
+enters only where it is new, with a short crossfade where the dream fades into it.
+Then it runs iterations with the parameters current at each one, each with its
+windows at offsets drawn afresh (``instrument.dream.buffer``: the jitter that makes
+the dream hold at any framing), until ``iterations`` are done or the grain start
+is near, and publishes the newest window at the device rate.
+
+So a sample is dreamed on in every hop while it lies in the buffer and the dream
+deepens across hops instead of restarting at every window; consecutive published
+windows share their overlap's history, so the overlap-add plays one continuing
+dream. What it cannot keep up with is dropped (the output holds meanwhile); after
+a gap longer than the buffer it starts again from the input. With ``freeze`` the
+buffer stops moving and keeps being dreamed on; the same window is published.
 
 The loop knows nothing about processes: it reads an input ring, asks ``current()``
-for the parameters, and hands results to ``publish`` and ``report``.
+for the parameters, and hands results to ``publish`` and ``report``. Its clock is
+injectable, so its scheduling is tested without audio hardware.
 """
 
 from __future__ import annotations
@@ -19,19 +31,36 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from math import gcd
 from typing import Any, Protocol
 
 import numpy as np
 
-from instrument.audiofile import resample
+from instrument.audiofile import fit_length, resample
+from instrument.dream.buffer import draw_offsets, window_count
 from instrument.dream.params import DreamParams
 from instrument.live.ringbuffer import RingBuffer
 from instrument.live.shm import WindowInfo
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES
 
+CONTEXT = 1.5  # buffer length in windows: the newest window plus half a window of older, already dreamed, context
+COVERAGE = 2.0  # windows over every sample per iteration (K = window_count(N, COVERAGE): 4 at 1.5 windows)
+SEAM_SECONDS = 0.05  # crossfade from the carried dream into fresh input
+RESAMPLE_PAD = 64  # 16 kHz samples resampled beyond both ends of what is kept (soxr's edges stay outside)
+HANDOFF_SECONDS = 0.005  # pipe message + copy into a grain slot in the audio process
+MAX_LEAD_SECONDS = 0.55  # the dreaming time never makes the latency exceed 0.6 s with the device's (small overlaps)
+
+
+def buffer_shape(samplerate: int, context: float = CONTEXT, coverage: float = COVERAGE) -> tuple[int, int]:
+    """(N, K): 16 kHz samples per buffer (``context`` windows, on the rate grid) and windows per iteration."""
+    samples = SAMPLE_RATE // gcd(samplerate, SAMPLE_RATE)
+    wanted = max(WINDOW_SAMPLES, round(context * WINDOW_SAMPLES))
+    length = -(-wanted // samples) * samples
+    return length, window_count(length, coverage)
+
 
 class Iterator(Protocol):
-    def iterate(self, x: np.ndarray, params: DreamParams) -> Any: ...  # a result with .audio
+    def iterate_buffer(self, buffer: Any, params: DreamParams, offsets: np.ndarray) -> Any: ...  # .audio [1, N]
 
 
 @dataclass
@@ -45,6 +74,7 @@ class WindowReport:
     available: float  # seconds from the first iteration to the deadline
     iteration_seconds: list[float] = field(default_factory=list)
     late: bool = False  # published after the grain start it aimed at
+    carried: int = 0  # 16 kHz samples of the buffer that continued the previous dream
 
     @property
     def allowed(self) -> int:
@@ -55,13 +85,103 @@ class WindowReport:
         return min(self.wanted, max(1, math.floor(self.available / mean))) if mean > 0 else self.wanted
 
 
-def fit_length(x: np.ndarray, n: int) -> np.ndarray:
-    """Trim or zero-pad ``x`` to ``n`` samples."""
-    if x.shape[0] == n:
-        return x
-    if x.shape[0] > n:
-        return x[:n]
-    return np.concatenate([x, np.zeros(n - x.shape[0], x.dtype)])
+def publish_margin(block: int, samplerate: int) -> float:
+    """Seconds before a grain start by which its window must be published.
+
+    The callback that plays the grain start has already written up to a block past it
+    (it writes the input before it renders), and the window must reach a grain slot
+    before that callback runs: two blocks plus the hand-off. A fixed 15 ms falls short
+    above ~360-frame blocks at 48 kHz.
+    """
+    return 2 * block / samplerate + HANDOFF_SECONDS
+
+
+class RateGrid:
+    """Exact conversion between absolute device frames and 16 kHz sample positions.
+
+    Device frames that are multiples of ``frames`` map to whole 16 kHz positions
+    (multiples of ``samples``); the worker only cuts the input there, so buffers
+    dreamed hops apart line up sample-exactly at any rate (48 kHz: every 3 frames;
+    44.1 kHz: every 441 frames = 160 samples).
+    """
+
+    def __init__(self, samplerate: int) -> None:
+        g = gcd(samplerate, SAMPLE_RATE)
+        self.rate = samplerate
+        self.frames = samplerate // g
+        self.samples = SAMPLE_RATE // g
+
+    def ceil_frame(self, frame: int) -> int:
+        return -(-frame // self.frames) * self.frames
+
+    def floor_frame(self, frame: int) -> int:
+        return frame // self.frames * self.frames
+
+    def to_16k(self, frame: int) -> int:
+        """16 kHz position of a grid frame."""
+        return frame // self.frames * self.samples
+
+    def to_device(self, position: int) -> int:
+        """Device frame of a grid position (a multiple of ``samples``)."""
+        return position // self.samples * self.frames
+
+    def floor_position(self, position: int) -> int:
+        return position // self.samples * self.samples
+
+
+def fade_in(length: int) -> np.ndarray:
+    """A sin^2 ramp from 0 to 1 over ``length`` samples (its mirror sums with it to 1)."""
+    return (np.sin(0.5 * np.pi * (np.arange(length) + 0.5) / max(length, 1)) ** 2).astype(np.float32)
+
+
+class ContinuedBuffer:
+    """The 16 kHz buffer carried from hop to hop: ``samples`` ending at absolute position ``end``."""
+
+    def __init__(self, length: int, seam: int) -> None:
+        self.length = length
+        self.seam = seam
+        self.samples: np.ndarray | None = None  # the dreamed result, [length]
+        self.end = 0
+        self._fade_in = fade_in(seam)  # weight of the fresh input across the seam
+
+    def carried(self, end: int) -> int:
+        """Samples of a buffer ending at ``end`` that the current one already holds (0: start afresh)."""
+        if self.samples is None:
+            return 0
+        shift = end - self.end
+        return self.length - shift if 0 <= shift < self.length else 0
+
+    def fresh_needed(self, end: int) -> int:
+        """How many samples before ``end`` must come from the input (the new part plus the seam)."""
+        carried = self.carried(end)
+        return self.length if carried == 0 else min(self.length, self.length - carried + self.seam)
+
+    def advance(self, end: int, fresh: np.ndarray) -> tuple[np.ndarray, int]:
+        """The buffer ending at ``end``: the carried dream, then ``fresh`` input (its last ``len(fresh)`` samples
+        end at ``end``) crossfaded in over the seam. Returns ``(buffer, carried samples)``."""
+        carried = self.carried(end)
+        if carried == 0:
+            out = fit_length(fresh[-self.length :], self.length).astype(np.float32, copy=True)
+            return out, 0
+        assert self.samples is not None
+        out = np.empty(self.length, np.float32)
+        out[:carried] = self.samples[self.length - carried :]
+        new = self.length - carried
+        out[carried:] = fresh[-new:]
+        seam = min(self.seam, carried, fresh.shape[0] - new)
+        if seam > 0:
+            a = carried - seam
+            fade = self._fade_in if seam == self.seam else fade_in(seam)
+            dream, raw = out[a:carried], fresh[-new - seam : -new]
+            out[a:carried] = dream + fade * (raw - dream)
+        return out, carried
+
+    def keep(self, end: int, dreamed: np.ndarray) -> None:
+        self.samples = dreamed
+        self.end = end
+
+    def forget(self) -> None:
+        self.samples = None
 
 
 class DreamWorker:
@@ -76,9 +196,13 @@ class DreamWorker:
         samplerate: int,
         window: int,
         hop: int,
-        budget: float = 0.5,
-        margin_seconds: float = 0.015,
+        budget: float,
+        block: int,
+        context: float = CONTEXT,
+        coverage: float = COVERAGE,
+        seed: int | None = None,
         halt: threading.Event | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.dreamer = dreamer
         self.current = current  # (params, freeze), current at each call
@@ -88,12 +212,18 @@ class DreamWorker:
         self.samplerate = samplerate
         self.window = window
         self.hop = hop
-        self.lead = int(budget * hop)  # capture this long before the grain start: the dreaming time
-        self.margin = margin_seconds  # publish this long before the grain start: two blocks of slack
+        self.grid = RateGrid(samplerate)
+        # The dreaming time: capture this long before the grain start (the latency, less the device's).
+        self.lead = max(1, min(int(budget * hop), round(MAX_LEAD_SECONDS * samplerate)))
+        self.margin = publish_margin(block, samplerate)
         self.halt = halt or threading.Event()
-        self._capture = np.zeros(window, np.float32)
-        self._frozen: np.ndarray | None = None
+        self.clock = clock
+        self.length, self.count = buffer_shape(samplerate, context, coverage)
+        self.buffer = ContinuedBuffer(self.length, round(SEAM_SECONDS * SAMPLE_RATE))
+        self.rng = np.random.default_rng(seed)
         self._last_boundary = 0
+        self._frozen = False
+        self._raw = np.zeros(window, np.float32)
 
     # --- timing ------------------------------------------------------------------------
     def _wait_for_frame(self, frame: int) -> bool:
@@ -106,78 +236,125 @@ class DreamWorker:
         return False
 
     def next_boundary(self) -> int:
-        """The grain start to dream for: the newest whose capture point has passed, or the next one.
-
-        Windows end ``lead`` frames before their grain start, on the hop grid, so successive windows
-        overlap on the same input samples and the overlap-add joins them seamlessly.
-        """
+        """The grain start to dream for: the newest whose capture point has passed, or the next one."""
         newest = (self.ring.written + self.lead) // self.hop * self.hop
-        # The first window is a whole one: a window reaching back before the stream's first frame would
+        # The first buffer is a whole one: one reaching back before the stream's first frame would
         # play that silence as a dip right when the dreams fade in.
-        first_whole = -(-(self.window + self.lead) // self.hop) * self.hop
+        first_whole = -(-(self.grid.to_device(self.length) + self.lead) // self.hop) * self.hop
         return max(newest, self._last_boundary + self.hop, first_whole)
 
-    # --- one window --------------------------------------------------------------------
+    # --- input -------------------------------------------------------------------------
+    def _read_16k(self, end16: int, samples: int) -> np.ndarray | None:
+        """The input's ``samples`` 16 kHz samples ending at ``end16``, resampled with margins on both sides."""
+        grid = self.grid
+        pad = grid.floor_position(RESAMPLE_PAD) + grid.samples
+        first = grid.floor_position(end16 - samples) - pad
+        last = end16 + pad
+        start_frame, stop_frame = grid.to_device(first), grid.to_device(last)
+        if not self._wait_for_frame(stop_frame):
+            return None
+        frames = np.zeros(stop_frame - start_frame, np.float32)
+        lead_in = max(0, -start_frame)  # before the stream's first frame: silence
+        if not self.ring.read(start_frame + lead_in, frames[lead_in:]):
+            return None
+        x16 = fit_length(resample(frames, self.samplerate, SAMPLE_RATE), last - first)
+        return x16[end16 - samples - first : end16 - first]
+
+    # --- one hop -----------------------------------------------------------------------
     def dream_once(self, boundary: int) -> None:
         self._last_boundary = boundary
+        started = time.monotonic()
         capture_end = boundary - self.lead
+        end_frame = self.grid.ceil_frame(capture_end)  # cut on the rate grid; publish up to capture_end
+        end16 = self.grid.to_16k(end_frame)
+        params, freeze = self.current()
         if not self._wait_for_frame(capture_end):
             return
-        started = time.monotonic()
-        t0 = time.perf_counter()
+        t0 = self.clock()
         frame_now = self.ring.written
         deadline = t0 + (boundary - frame_now) / self.samplerate - self.margin
-        params, freeze = self.current()
-        if freeze and self._frozen is not None:
-            x16 = self._frozen  # keep deepening the same sound
-            capture_end = frame_now
+        carried = 0
+        publish_end = capture_end
+        if params.iterations == 0 and not freeze:
+            self.buffer.forget()  # nothing to dream: pass the input through; dreaming restarts from it
+            x = None
+        elif freeze and self.buffer.samples is not None:
+            x = self.buffer.samples  # keep deepening the held buffer
+            end16, carried = self.buffer.end, self.length
+            publish_end = self.grid.to_device(end16)
+            capture_end = frame_now  # held: the latency of what is played is not the input's
         else:
-            start = capture_end - self.window
-            if not self.ring.read(start, self._capture):
-                capture_end = self.ring.read_latest(self._capture)  # fell a whole ring behind: take the newest
-            x16 = fit_length(resample(self._capture, self.samplerate, SAMPLE_RATE), WINDOW_SAMPLES)
-        x = x16[None, :].astype(np.float32, copy=False)
+            fresh = self._read_16k(end16, self.buffer.fresh_needed(end16))
+            if fresh is None:
+                if self.halt.is_set():
+                    return
+                self.buffer.forget()  # fell a whole ring behind: start again from the newest input
+                self._last_boundary = 0
+                return
+            x, carried = self.buffer.advance(end16, fresh)
         times: list[float] = []
-        first = time.perf_counter()
-        spent = 0.0
-        while not self.halt.is_set():
-            params, freeze = self.current()  # current at each iteration
-            if len(times) >= params.iterations:
-                break
-            t_iter = time.perf_counter()
-            # Stop when one more iteration, at this window's own pace, would miss the deadline.
-            if times and t_iter + spent / len(times) > deadline:
-                break
-            x = self.dreamer.iterate(x, params).audio
-            times.append(time.perf_counter() - t_iter)
-            spent += times[-1]
-            if t_iter > deadline:
-                break
-        count = len(times)
-        y16 = np.asarray(x.numpy() if hasattr(x, "numpy") else x, np.float32)[0]
-        if not np.all(np.isfinite(y16)):
-            y16 = np.nan_to_num(y16, nan=0.0, posinf=0.0, neginf=0.0)
-        self._frozen = y16.copy() if freeze else None
-        if count or freeze:
-            out = fit_length(resample(y16, SAMPLE_RATE, self.samplerate), self.window)
-            np.clip(out, -1.0, 1.0, out=out)
+        first = self.clock()
+        if x is not None:
+            y = x[None, :]
+            spent = 0.0
+            while not self.halt.is_set():
+                params, freeze = self.current()  # current at each iteration
+                if len(times) >= params.iterations:
+                    break
+                t_iter = self.clock()
+                # Stop when one more iteration, at this window's own pace, would miss the deadline.
+                if times and t_iter + spent / len(times) > deadline:
+                    break
+                offsets = draw_offsets(self.rng, self.length, self.count, "grid")
+                y = self.dreamer.iterate_buffer(y, params, offsets).audio
+                times.append(self.clock() - t_iter)
+                spent += times[-1]
+                if t_iter > deadline:
+                    break
+            y16 = np.asarray(y.numpy() if hasattr(y, "numpy") else y, np.float32).reshape(-1)
+            if not np.all(np.isfinite(y16)):
+                y16 = np.nan_to_num(y16, nan=0.0, posinf=0.0, neginf=0.0)
+            self.buffer.keep(end16, y16)
+            out = self._to_device(y16, end16, publish_end)
         else:
-            out = self._capture  # nothing to dream: pass the window through
-        self.publish(out, WindowInfo(capture_end, count > 0, count))
+            out = self._raw
+            if not self.ring.read(capture_end - self.window, out):
+                self.ring.read_latest(out)
+        count = len(times)
+        self.publish(out, WindowInfo(capture_end, count > 0 or carried > 0, count))
         self.report(
             WindowReport(
                 started=started,
-                seconds=time.perf_counter() - t0,
+                seconds=self.clock() - t0,
                 iterations=count,
                 wanted=params.iterations,
                 available=deadline - first,
                 iteration_seconds=times,
                 late=self.ring.written > boundary,
+                carried=carried,
             )
         )
 
+    def _to_device(self, y16: np.ndarray, end16: int, end_frame: int) -> np.ndarray:
+        """Device frames ``[end_frame - window, end_frame)`` of the dreamed buffer ending at 16 kHz position ``end16``.
+
+        Only the tail that holds the window (plus a margin for the resampler's edge) is resampled."""
+        grid = self.grid
+        window16 = -(-self.window * grid.samples // grid.frames)
+        need = min(self.length, -(-(window16 + 2 * RESAMPLE_PAD) // grid.samples) * grid.samples)
+        up = fit_length(
+            resample(np.ascontiguousarray(y16[self.length - need :]), SAMPLE_RATE, self.samplerate),
+            grid.to_device(need),
+        )
+        stop = end_frame - grid.to_device(end16 - need)  # where end_frame lies in ``up``
+        if stop >= self.window:
+            out = up[stop - self.window : stop].copy()
+        else:  # a buffer shorter than window + margin: silence before it
+            out = np.concatenate([np.zeros(self.window - stop, np.float32), up[:stop]])
+        return np.clip(out, -1.0, 1.0, out=out)
+
     def run(self, between: Callable[[], None] | None = None) -> None:
-        """Dream window after window until ``halt``; ``between()`` runs after each (e.g. classification)."""
+        """Dream hop after hop until ``halt``; ``between()`` runs after each (e.g. classification)."""
         while not self.halt.is_set():
             self.dream_once(self.next_boundary())
             if between is not None and not self.halt.is_set():

@@ -129,7 +129,7 @@ class FakeDreamer:
         self._last: np.ndarray | None = None
         self._wait = threading.Event()
 
-    def iterate(self, x, params):
+    def iterate_buffer(self, x, params, offsets):
         import json
 
         x = np.asarray(x, np.float32)

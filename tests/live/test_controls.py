@@ -149,7 +149,7 @@ audio:
   on_stream_error: exit
 live:
   overlap: 0.5
-  worker_budget: 0.5
+  worker_budget: 0.8
   mix: 1.0
   gain: 0.0
   ceiling: -1.0

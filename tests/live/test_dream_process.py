@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import soundfile as sf
 
 from instrument.live.dreamproc import compile_order, function_key
 from instrument.live.engine import Engine
+from instrument.live.settings import LiveSettings
 from instrument.osc.service import OscService
 from instrument.osc.settings import OscSettings
 
@@ -23,21 +25,27 @@ from .livehelpers import RATE, REPO, SPEECH_AND_CAT, fake, live_config, need, si
 from .test_engine_jack import READY_TIMEOUT, start_ready
 from .test_osc_live import Client, free_udp_port
 
-# Whole cycles per hop (23400 frames) and per capture-to-play delay (window + lead = 58500 frames): grains,
-# held replays and the dry input are all in phase, so a dip in level can only be a gap.
-IN_PHASE_HZ = 107 * RATE / 11700
+# Whole cycles per hop (23400 frames) and per capture-to-play delay (window + lead frames, lead from the
+# default worker budget): grains, held replays and the dry input are all in phase, so a dip in level can
+# only be a gap.
+_HOP = 23400
+_PERIOD = math.gcd(_HOP, 46800 + int(LiveSettings().worker_budget * _HOP))
+IN_PHASE_HZ = round(440 * _PERIOD / RATE) * RATE / _PERIOD
 
 
-def test_compile_order_starts_with_what_is_used_and_covers_every_mode_and_flip() -> None:
+def test_compile_order_starts_with_what_is_used_and_compiles_each_part_once() -> None:
     from instrument.dream.params import MODES, DreamParams
 
     params = DreamParams(mode="deepdream", layer="layer10", flip=True)
     order = compile_order(params, precompile=True, layers=("scores",))
     keys = [function_key(p) for p in order]
-    assert keys[0] == function_key(params)
-    assert len(keys) == len(set(keys))
-    expected = {(layer, mode, flip) for layer in ("layer10", "scores") for mode in MODES for flip in (False, True)}
-    assert {k[:3] for k in keys} == expected
+    assert keys[0] == function_key(params)  # the current layer's gradient with the current mode, first
+    gradients = [k[0] for k in keys]
+    assert gradients[: 2 * len(MODES)] == [("gradient", "layer10")] * (2 * len(MODES))  # then the cheap modes
+    assert gradients[2 * len(MODES) :] == [("gradient", "scores")]  # then one gradient per further layer
+    modes = {k[1][1:3] for k in keys}
+    assert modes == {(mode, flip) for mode in MODES for flip in (False, True)}
+    assert len({k[1] for k in keys[: 2 * len(MODES)]}) == 2 * len(MODES)  # no mode compiled twice
     assert [function_key(p) for p in compile_order(params, precompile=False)] == [function_key(params)]
 
 

@@ -1,0 +1,223 @@
+"""The dream worker's scheduling and continuation, without audio hardware: a ring buffer advanced by hand,
+a clock that moves only when the stand-in dreamer says an iteration took time, and a stand-in dreamer
+(mechanics only: these tests are about where samples go and when, not about what the model does)."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+from instrument.dream.params import DreamParams
+from instrument.live.output import crossfade_envelope
+from instrument.live.ringbuffer import RingBuffer
+from instrument.live.worker import DreamWorker, publish_margin
+from instrument.model.layout import SAMPLE_RATE, WINDOW_SECONDS
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Result:
+    def __init__(self, audio: np.ndarray) -> None:
+        self.audio = audio
+
+
+class StandIn:
+    """Adds ``add`` to the buffer per iteration and moves the clock by ``seconds``; keeps what it saw."""
+
+    def __init__(self, clock: Clock, seconds: float = 0.03, add: float = 0.0) -> None:
+        self.clock, self.seconds, self.add = clock, seconds, add
+        self.inputs: list[np.ndarray] = []
+        self.outputs: list[np.ndarray] = []
+        self.offsets: list[np.ndarray] = []
+
+    def iterate_buffer(self, buffer, params, offsets):
+        x = np.array(buffer, np.float32)
+        self.inputs.append(x[0].copy())
+        self.offsets.append(np.array(offsets))
+        self.clock.now += self.seconds
+        out = x + self.add
+        self.outputs.append(out[0].copy())
+        return Result(out)
+
+
+class Rig:
+    """A worker on a hand-filled ring: ``write_until(frame)`` plays the input up to ``frame``."""
+
+    def __init__(
+        self, rate: int = 48000, iterations: int = 2, seconds: float = 0.03, add: float = 0.0,
+        budget: float = 0.5, block: int = 256, freq: float = 3000.0,
+    ) -> None:
+        self.rate = rate
+        self.clock = Clock()
+        self.dreamer = StandIn(self.clock, seconds, add)
+        self.params = DreamParams(mode="deepdream", iterations=iterations)
+        self.freeze = False
+        self.ring = RingBuffer(12 * rate)
+        t = np.arange(12 * rate) / rate
+        self.input = (0.4 * np.sin(2 * np.pi * freq * t) * (1 + 0.5 * np.sin(2 * np.pi * 1.3 * t))).astype(np.float32)
+        self.published: list[tuple[np.ndarray, object]] = []
+        self.reports: list = []
+        window = round(WINDOW_SECONDS * rate)
+        hop = max(round(window * 0.5), (window + 1) // 2)
+        self.worker = DreamWorker(
+            dreamer=self.dreamer,
+            current=lambda: (self.params, self.freeze),
+            ring=self.ring,
+            publish=lambda out, info: self.published.append((out.copy(), info)),
+            report=self.reports.append,
+            samplerate=rate,
+            window=window,
+            hop=hop,
+            budget=budget,
+            block=block,
+            seed=0,
+            clock=self.clock,
+        )
+
+    def write_until(self, frame: int) -> None:
+        written = self.ring.written
+        if frame > written:
+            self.ring.write(self.input[written:frame])
+
+    def hop(self) -> int:
+        """Dream the next grain start with the input written up to just past its capture point."""
+        worker = self.worker
+        boundary = worker.next_boundary()
+        self.write_until(boundary - worker.lead + 2000)
+        worker.dream_once(boundary)
+        return boundary
+
+
+def test_budget_and_margin_come_from_the_caller_and_the_block_size() -> None:
+    assert inspect.signature(DreamWorker).parameters["budget"].default is inspect.Parameter.empty
+    assert publish_margin(256, 48000) < 0.016  # what a fixed 15 ms allowed at the default block
+    assert publish_margin(1024, 48000) > 2 * 1024 / 48000  # a fixed 15 ms is under one 1024-frame block
+
+
+def test_the_dreaming_time_never_makes_the_latency_exceed_0_6_s() -> None:
+    rig = Rig(budget=0.8)
+    assert rig.worker.lead == int(0.8 * rig.worker.hop)  # 0.39 s at 50 % overlap
+    long_hop = DreamWorker(
+        dreamer=rig.dreamer, current=lambda: (rig.params, False), ring=rig.ring, publish=print, report=print,
+        samplerate=48000, window=46800, hop=44460, budget=0.8, block=256,
+    )  # 5 % overlap: 0.8 of the hop would be 0.74 s
+    assert long_hop.lead / 48000 <= 0.55
+
+
+@pytest.mark.parametrize("block", [256, 1024])
+def test_iterations_stop_before_the_deadline_at_their_own_pace(block: int) -> None:
+    rig = Rig(iterations=1000, seconds=0.02, block=block)
+    rig.hop()
+    report = rig.reports[-1]
+    worker = rig.worker
+    available = (worker.lead - 2000) / rig.rate - publish_margin(block, rig.rate)
+    assert report.iterations == int(available / 0.02)  # the clock moves only by the stand-in's 20 ms
+    assert report.available == pytest.approx(available)
+    assert not report.late
+
+
+def test_iterations_stop_at_the_wanted_count() -> None:
+    rig = Rig(iterations=3, seconds=0.001)
+    rig.hop()
+    assert rig.reports[-1].iterations == 3
+
+
+@pytest.mark.parametrize("rate", [48000, 44100])
+def test_each_buffer_continues_the_previous_dream_moved_sample_exactly(rate: int) -> None:
+    rig = Rig(rate=rate, iterations=2, add=0.01)
+    for _ in range(4):
+        rig.hop()
+    worker, seen, made = rig.worker, rig.dreamer.inputs, rig.dreamer.outputs
+    seam = worker.buffer.seam
+    hop16 = worker.hop * SAMPLE_RATE / rate
+    for k in (1, 2, 3):
+        first, previous = seen[2 * k], made[2 * k - 1]  # two iterations per hop
+        carried = rig.reports[k].carried
+        shift = worker.length - carried
+        assert abs(shift - hop16) <= worker.grid.samples  # the input's advance, on the rate grid
+        # The carried part is the previous hop's dream, moved by the input's advance (not re-resampled).
+        np.testing.assert_array_equal(first[: carried - seam], previous[shift : shift + carried - seam])
+    # Each iteration has its windows at offsets drawn afresh.
+    assert not np.array_equal(rig.dreamer.offsets[0], rig.dreamer.offsets[1])
+
+
+def overlap_add(rig: Rig, starts: list[int]) -> tuple[np.ndarray, int, int]:
+    """What the grain player plays from the published windows: (output, first full frame, last)."""
+    worker = rig.worker
+    envelope = crossfade_envelope(worker.window, worker.hop)
+    out = np.zeros(starts[-1] + worker.window, np.float64)
+    for start, (window, _) in zip(starts, rig.published, strict=True):
+        out[start : start + worker.window] += envelope * window
+    return out, starts[1], starts[-1]
+
+
+@pytest.mark.parametrize("rate", [48000, 44100])
+def test_overlap_add_of_the_published_windows_is_the_input_when_nothing_is_dreamed(rate: int) -> None:
+    rig = Rig(rate=rate, iterations=1)
+    starts = [rig.hop() for _ in range(5)]
+    out, a, b = overlap_add(rig, starts)
+    delay = rig.worker.lead + rig.worker.window  # a grain plays the window that ends lead frames before it
+    played, heard = out[a:b], rig.input[a - delay : b - delay]
+    # A frame's misalignment would leave an error of the order of the 3 kHz sine itself (0.4).
+    assert np.max(np.abs(played - heard)) < 0.01
+
+
+def test_the_continuing_dream_plays_without_clicks_or_gaps() -> None:
+    rig = Rig(iterations=2, add=0.005)  # every hop adds 0.01 to what is in the buffer: the dream deepens
+    starts = [rig.hop() for _ in range(6)]
+    out, a, b = overlap_add(rig, starts)
+    delay = rig.worker.lead + rig.worker.window
+    dream = out[a:b] - rig.input[a - delay : b - delay]  # what the dreaming added to the played sound
+    # Every sample is played from the last two windows that held it: dreamed one hop (0.01) in the newer
+    # part of one and two hops (0.02) in the older part of the next, crossfaded. Restarting each window
+    # from the input would play 0.01 throughout.
+    assert dream.min() > 0.0099 and dream.mean() > 0.014
+    # A seam without its crossfade would step by 0.01 from one sample to the next.
+    assert np.max(np.abs(np.diff(dream))) < 0.0005
+    blocks = out[a:b][: (b - a) // 480 * 480].reshape(-1, 480)
+    heard = rig.input[a - delay : b - delay][: (b - a) // 480 * 480].reshape(-1, 480)
+    assert np.all(np.sqrt((blocks**2).mean(1)) > 0.5 * np.sqrt((heard**2).mean(1)))  # no gap in any 10 ms
+
+
+def test_freeze_keeps_deepening_the_held_buffer() -> None:
+    rig = Rig(iterations=1, add=0.01)
+    rig.hop()
+    rig.freeze = True
+    rig.hop()
+    rig.hop()
+    inputs, outputs = rig.dreamer.inputs, rig.dreamer.outputs
+    np.testing.assert_array_equal(inputs[1], outputs[0])
+    np.testing.assert_array_equal(inputs[2], outputs[1])
+    rig.freeze = False
+    rig.hop()
+    assert rig.reports[-1].carried < rig.worker.length  # moving again: fresh input enters
+
+
+def test_no_iterations_pass_the_input_through_and_dreaming_restarts_from_it() -> None:
+    rig = Rig(iterations=0)
+    boundary = rig.hop()
+    window, info = rig.published[-1]
+    end = boundary - rig.worker.lead
+    np.testing.assert_array_equal(window, rig.input[end - rig.worker.window : end])
+    assert not info.dreamed
+    rig.params = rig.params.replace(iterations=1)
+    rig.hop()
+    assert rig.reports[-1].carried == 0
+
+
+def test_a_worker_that_fell_behind_dreams_the_newest_input_afresh() -> None:
+    rig = Rig(iterations=1)
+    rig.hop()
+    now = rig.ring.written + 3 * rig.rate
+    rig.write_until(now)  # three seconds passed while it was busy
+    boundary = rig.hop()
+    assert now - rig.worker.hop < boundary - rig.worker.lead <= now  # the newest grain start, not the next one
+    assert rig.reports[-1].carried == 0
