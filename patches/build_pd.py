@@ -29,7 +29,7 @@ WIDTH, HEIGHT = 660, 452  # the graph-on-parent area
 BG, TITLE_BG, PANEL_BG, DISPLAY_BG = "#e8e8e8", "#303a4a", "#f4f4f4", "#dce4ee"
 WHITE, BLACK, LABEL = "#fcfcfc", "#000000", "#202020"
 
-# Simple parameters: (address, widget, low, high, log scale, label, y)
+# Simple parameters: (address, low, high, log scale, label)
 SLIDERS = (
     ("threshold", 0.0, 1.0, 0, "threshold"),
     ("step", 0.0001, 100.0, 1, "step (log)"),

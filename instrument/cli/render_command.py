@@ -45,8 +45,6 @@ def _params(args: argparse.Namespace, base):
         "flip": args.flip,
     }
     changes = {k: v for k, v in changes.items() if v is not None}
-    if isinstance(changes.get("target_class"), str) and changes["target_class"].lower() == "auto":
-        changes["target_class"] = None
     return base.replace(**changes)
 
 

@@ -49,8 +49,7 @@ class DreamParams:
         _integer("filter_hop", self.filter_hop, 1, self.filter_fft // 2)
         if not isinstance(self.flip, bool):
             raise DreamSoundError(f"flip {self.flip!r} must be true or false")
-        if self.target_class is not None and not isinstance(self.target_class, (int, str)):
-            raise DreamSoundError(f"target_class {self.target_class!r}: expected a class index, a name, or none")
+        object.__setattr__(self, "target_class", class_target(self.target_class))
         if self.mode == "target" and not self.target_sound:
             raise DreamSoundError("mode 'target' needs a target sound (target_sound / --target-sound FILE)")
 
@@ -61,6 +60,37 @@ class DreamParams:
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(cls))
+
+
+AUTO_CLASS_WORDS = ("", "auto", "none", "-1")
+
+
+def class_target(value: object) -> int | str | None:
+    """The one reading of a target class: ``None`` (auto: each window's own top class), an index, or a name.
+
+    ``auto``, ``none``, ``-1``, ``"-1"`` and an empty name are auto; a whole number (``3``, ``3.0``, ``"3"``) is
+    an index; any other text is a name or part of one, resolved against the class map by ``Dreamer``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise DreamSoundError(f"target_class {value!r}: expected a class index, a name, or auto")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        if value == -1:
+            return None
+        if value < 0:
+            raise DreamSoundError(f"target_class {value} is out of range; allowed: -1 (auto), 0 or more, or a name")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in AUTO_CLASS_WORDS:
+            return None
+        if text.isdigit():
+            return int(text)
+        return text
+    raise DreamSoundError(f"target_class {value!r}: expected a class index, a name, or auto")
 
 
 def _number(name: str, value: object, low: float, high: float) -> None:

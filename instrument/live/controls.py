@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from instrument.dream.params import DreamParams
+from instrument.dream.params import DreamParams, class_target
 from instrument.errors import DreamSoundError
 from instrument.live.metrics import METRIC_NAMES, Metrics
 from instrument.live.settings import LiveSettings
@@ -210,7 +210,8 @@ class Controls:
                 try:
                     listener(name, value)
                 except Exception as err:  # the change is made: a listener's trouble must not undo or hide it
-                    self.metrics_source.last_worker_error = f"listener for {name}: {type(err).__name__}: {err}"
+                    self.metrics_source.listener_errors += 1
+                    self.metrics_source.last_listener_error = f"listener for {name}: {type(err).__name__}: {err}"
         return accepted
 
     def update(self, **changes: Any) -> dict[str, Any]:
@@ -226,13 +227,7 @@ class Controls:
         if name == "flip":
             return _as_bool(name, value)
         if name == "target_class":
-            if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "auto")):
-                return None
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            if isinstance(value, str) and value.strip().isdigit():
-                return int(value)
-            return value
+            return class_target(value)
         if name == "target_sound":
             return None if value in (None, "", "none") else value
         return value

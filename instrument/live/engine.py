@@ -63,8 +63,24 @@ class LiveConfig:
         )
 
 
+CAPTURE_SECONDS = (0.05, 10.0)  # a target sound captured from the live input: shortest, longest
+
+
+def input_ring_frames(rate: int, window: int) -> int:
+    """The input ring: four windows, and room for the longest capture plus a second the writer may claim."""
+    return max(4 * window, 2 * rate, math.ceil((CAPTURE_SECONDS[1] + 1.0) * rate))
+
+
 def log_line(message: str) -> None:
     print(f"dreamsound: {message}", file=sys.stderr, flush=True)
+
+
+def capture_frames(seconds: float, rate: int, ring_frames: int) -> int:
+    """Frames a capture of ``seconds`` takes from a ring of ``ring_frames``: all of them, or a clear error."""
+    frames = int(seconds * rate)
+    if frames > ring_frames - rate:  # input_ring_frames leaves a second for the writer's claim
+        raise DreamSoundError(f"target capture of {seconds:g} s does not fit the input ring ({ring_frames} frames)")
+    return frames
 
 
 class Engine:
@@ -120,8 +136,7 @@ class Engine:
         before that it is accepted and the dream process reports it if it is unknown.
         """
         target = params.target_class
-        auto = target is None or (isinstance(target, str) and target.strip().lower() in ("auto", "none", "", "-1"))
-        if not auto:
+        if target is not None:  # DreamParams has already read auto, -1 and index strings
             if self.classes is not None:
                 self.classes.lookup(target)
             elif isinstance(target, int) or str(target).strip().isdigit():
@@ -188,7 +203,7 @@ class Engine:
         window = round(WINDOW_SECONDS * rate)
         hop = max(round(window * (1.0 - live.overlap)), (window + 1) // 2)  # fade <= hop at any rate
         max_block = max(8192, audio.blocksize * 4)
-        layout = Layout(input_frames=max(4 * window, 2 * rate), output_frames=2 * window, window=window)
+        layout = Layout(input_frames=input_ring_frames(rate, window), output_frames=2 * window, window=window)
         self.shared = SharedState(layout)
         self.ring = self.shared.input_ring
         self.record_ring = RingBuffer(int(self.settings.record.buffer_seconds * rate), channels=2)
@@ -371,10 +386,11 @@ class Engine:
         """Take the newest ``seconds`` of input as the target sound ``name`` (then ``set("target_sound", name)``)."""
         if self.callback is None or self.supervisor is None:
             raise DreamSoundError("capturing a target sound needs a running engine")
-        if not 0.05 <= seconds <= 10.0:
-            raise DreamSoundError(f"target capture of {seconds:g} s is out of range; allowed: 0.05 to 10")
+        low, high = CAPTURE_SECONDS
+        if not low <= seconds <= high:
+            raise DreamSoundError(f"target capture of {seconds:g} s is out of range; allowed: {low:g} to {high:g}")
         rate = self.callback.samplerate
-        frames = min(int(seconds * rate), self.ring.capacity // 2)
+        frames = capture_frames(seconds, rate, self.ring.capacity)
         audio = np.zeros(frames, np.float32)
         self.ring.read_latest(audio)
         self._captured[name] = (audio, rate)  # resampled to the model's rate in the dream process

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from instrument.dream.params import LAYERS, MODES
+from instrument.dream.params import LAYERS, MODES, class_target
 from instrument.errors import DreamSoundError
 
 PREFIX = "/dream"
@@ -157,12 +157,11 @@ def parse(parameter: Parameter, args: Sequence[Any]) -> Any:
             )
         return parameter.choices[int(index)]
     if parameter.kind == "class":
-        if isinstance(value, str):
-            return None if value.strip().lower() in ("auto", "none", "-1", "") else value
-        index = _number(value)
-        if not index.is_integer():
-            raise DreamSoundError(f"expects a class index, got {value!r}")
-        return None if index == -1 else int(index)
+        if not isinstance(value, str):
+            index = _number(value)
+            if not index.is_integer():
+                raise DreamSoundError(f"expects a class index, got {value!r}")
+        return class_target(value)
     if parameter.kind == "text":
         if not isinstance(value, str):
             raise DreamSoundError(f"expects a name (symbol), got {value!r}")

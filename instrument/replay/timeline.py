@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from instrument.dream.params import MAX_ITERATIONS, DreamParams
+from instrument.dream.params import MAX_ITERATIONS, DreamParams, class_target
 from instrument.errors import DreamSoundError
 from instrument.replay.log import IGNORED_NAMES, LIVE_NAMES, Change, TakeLog
 
@@ -77,13 +77,7 @@ def coerce(name: str, value: Any) -> Any:
                 raise DreamSoundError(f"{name} {value:g} is out of range; allowed: {low:g} to {high:g}")
         return value
     if name == "target_class":
-        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "auto")):
-            return None
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
-        return value
+        return class_target(value)
     if name == "target_sound":
         return None if value in (None, "", "none") else value
     return value
