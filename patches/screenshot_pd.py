@@ -93,7 +93,7 @@ def wait_for(predicate, what: str, timeout: float = 20.0):
 
 def main() -> None:
     from instrument.osc.server import OscServer
-    from instrument.osc.settings import OscSettings
+    from instrument.settings import OscSettings
 
     for tool in ("Xvfb", "pd", "import", "xdotool", "convert"):
         if not shutil.which(tool):

@@ -1,7 +1,7 @@
 """``dreamsound``: entry point. Parses arguments, turns input errors into one clear line.
 
-Commands: ``classify``, ``layers``, ``classes``, ``model fetch``, ``render``, ``replay``
-(and ``run``/``devices`` from the live engine). TensorFlow is imported only by
+Commands: ``classify``, ``layers``, ``classes``, ``model fetch``, ``render``, ``replay``,
+``run`` and ``devices``. TensorFlow is imported only by
 the commands that need it, so ``--help`` stays fast.
 """
 
@@ -16,7 +16,7 @@ from instrument.errors import DreamSoundError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from instrument.cli import model_commands, render_command, replay_command
+    from instrument.cli import live_commands, model_commands, render_command, replay_command
 
     parser = argparse.ArgumentParser(
         prog="dreamsound",
@@ -30,12 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_commands.register(commands)
     render_command.register(commands)
     replay_command.register(commands)
-    try:
-        from instrument.live import cli as live_cli
-    except ImportError:
-        live_cli = None
-    if live_cli is not None:
-        live_cli.register(commands)
+    live_commands.register(commands)
     return parser
 
 

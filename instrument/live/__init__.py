@@ -20,7 +20,5 @@ Modules, one job each:
 - ``devices``    device lookup, validation and clear errors.
 - ``inputfile``  a recorded take loaded to play into the engine as if it were the microphone.
 - ``engine``     wires everything together and runs a performance.
-- ``cli``        ``dreamsound run`` and ``dreamsound devices``.
-"""
 
-from instrument.live import settings as _settings  # noqa: F401  (registers the config sections)
+"""

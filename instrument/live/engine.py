@@ -17,12 +17,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from instrument.config import Config, load_config
+from instrument.config import Config
 from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
 from instrument.live import devices
@@ -35,32 +34,11 @@ from instrument.live.metrics import Metrics
 from instrument.live.output import GrainPlayer
 from instrument.live.recorder import Recorder
 from instrument.live.ringbuffer import RingBuffer
-from instrument.live.settings import AudioSettings, LiveSettings, RecordSettings
 from instrument.live.shm import Layout, SharedState
 from instrument.live.supervisor import DreamSupervisor
 from instrument.model.layout import NUM_CLASSES, SAMPLE_RATE, WINDOW_SECONDS
 
 Reporter = Callable[[dict[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class LiveConfig:
-    """Everything ``dreamsound run`` needs: the loaded config plus the live sections."""
-
-    config: Config = field(default_factory=Config)
-    audio: AudioSettings = field(default_factory=AudioSettings)
-    live: LiveSettings = field(default_factory=LiveSettings)
-    record: RecordSettings = field(default_factory=RecordSettings)
-
-    @classmethod
-    def load(cls, path: str | None = None) -> LiveConfig:
-        config = load_config(path)
-        return cls(
-            config=config,
-            audio=config.extra.get("audio") or AudioSettings(),
-            live=config.extra.get("live") or LiveSettings(),
-            record=config.extra.get("record") or RecordSettings(),
-        )
 
 
 CAPTURE_SECONDS = (0.05, 10.0)  # a target sound captured from the live input: shortest, longest
@@ -92,7 +70,7 @@ class Engine:
 
     def __init__(
         self,
-        settings: LiveConfig,
+        settings: Config,
         dreamer_factory: Callable[[], Any] | None = None,
         log: Callable[[str], None] = log_line,
     ) -> None:
@@ -101,7 +79,7 @@ class Engine:
         self.metrics = Metrics()
         self.activity = ActivityLog()
         self.controls = Controls(
-            settings.config.dream, settings.live, record=settings.record.enabled, metrics=self.metrics
+            settings.dream, settings.live, record=settings.record.enabled, metrics=self.metrics
         )
         self.controls.set_validator(self.check_params)
         self.dreamer_factory = dreamer_factory
@@ -239,7 +217,7 @@ class Engine:
         """What a (new) dream process starts from: the current parameters and captured sounds."""
         assert self.plan is not None and self.shared is not None
         snap = self.controls.snapshot()
-        cfg, live = self.settings.config, self.settings.live
+        cfg, live = self.settings, self.settings.live
         return DreamSpec(
             shm_name=self.shared.name,
             layout=self.shared.layout,

@@ -80,7 +80,7 @@ def test_a_huge_unknown_address_is_refused_without_stopping_the_server():
 
     from instrument.live.controls import Controls
     from instrument.osc.server import OscServer
-    from instrument.osc.settings import OscSettings
+    from instrument.settings import OscSettings
 
     class Nothing:
         controls = Controls()
