@@ -192,3 +192,34 @@ def test_osc_namespace_controls_and_panels_take_their_ranges_from_the_declaratio
         if spec.kind == "choice":
             assert parameter.choices == spec.choices
     assert set(Controls.parameter_names()) == set(CONTROLS)
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_config_is_read_whether_given_before_or_after_the_command(cli, tmp_path, where):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dream: {threshold: 1.5}\n", encoding="utf-8")
+    command = ["render", str(WHISTLE), str(tmp_path / "out.wav")]
+    args = ["--config", str(bad), *command] if where == "before" else [*command, "--config", str(bad)]
+    code, _, err = cli(*args)
+    assert code == 2 and f"{bad}: threshold 1.5 is out of range" in err
+
+
+def test_every_command_accepts_config_after_it():
+    import argparse
+
+    from instrument.cli.main import build_parser
+
+    def commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield (*prefix, name), sub
+                    yield from commands(sub, (*prefix, name))
+
+    parser = build_parser()
+    found = dict(commands(parser))
+    assert {("run",), ("devices",), ("render",), ("replay",), ("model", "fetch")} <= set(found)
+    for path, sub in found.items():
+        assert any("--config" in action.option_strings for action in sub._actions), path
+    assert parser.parse_args(["run", "--config", "live.yaml", "--headless"]).config == "live.yaml"
+    assert parser.parse_args(["--config", "live.yaml", "run"]).config == "live.yaml"

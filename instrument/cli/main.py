@@ -15,6 +15,9 @@ from instrument import __version__
 from instrument.errors import DreamSoundError
 
 
+CONFIG_HELP = "configuration file (default: built-in defaults, as in config.yaml; or $DREAMSOUND_CONFIG)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from instrument.cli import live_commands, model_commands, render_command, replay_command
 
@@ -23,15 +26,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="DreamSound Live: let YAMNet dream on sound (live, or offline on files).",
     )
     parser.add_argument("--version", action="version", version=f"dreamsound {__version__}")
-    parser.add_argument(
-        "--config", metavar="FILE", help="configuration file (default: built-in defaults, as in config.yaml)"
-    )
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     model_commands.register(commands)
     render_command.register(commands)
     replay_command.register(commands)
     live_commands.register(commands)
+    _accept_config_after(commands)
     return parser
+
+
+def _accept_config_after(commands: argparse._SubParsersAction) -> None:
+    """``--config FILE`` after the command too (``dreamsound run --config FILE``), in every command.
+
+    Not given there (SUPPRESS), it leaves the global option's value alone.
+    """
+    for sub in commands.choices.values():
+        sub.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=CONFIG_HELP)
+        for action in sub._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_config_after(action)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
