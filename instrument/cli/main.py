@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from instrument import __version__
 from instrument.errors import DreamSoundError
 
-
 CONFIG_HELP = "configuration file (default: built-in defaults, as in config.yaml; or $DREAMSOUND_CONFIG)"
 
 

@@ -203,7 +203,7 @@ class DreamProcess:
         if key in self.ready_keys:
             return
         t0 = time.monotonic()
-        self.dreamer.step.warm_up(params)
+        self.dreamer.step.warm_up(key)
         self.ready_keys.add(key)
         self.out.send("compiled", description, t0, time.monotonic())
 

@@ -194,3 +194,23 @@ def test_iterations_per_second_does_not_depend_on_who_reads_it_or_how_often() ->
     rates += [m.snapshot(reset_peaks=False)["iterations_per_second"] for _ in range(5)]
     assert rates == [pytest.approx(40 / RATE_WINDOW)] * 10
     assert m.iterations_per_second(now=time.monotonic() + RATE_WINDOW + 0.1) == 0.0
+
+
+def test_osc_status_and_the_terminal_report_the_same_iterations_per_second() -> None:
+    import time
+    from types import SimpleNamespace
+
+    from instrument.cli.live_commands import status_text
+    from instrument.osc.bridge import LiveInstrument
+
+    controls = Controls()
+    m = controls.metrics_source
+    m.worker_started = time.monotonic() - 10.0
+    for _ in range(37):
+        m.add_iteration(0.005)
+    # The bridge needs only the engine's controls and class names (none: the model is still loading).
+    bridge = LiveInstrument(SimpleNamespace(controls=controls, classes=None))
+    osc = bridge.status()["iterations_per_second"]
+    terminal = controls.metrics(reset_peaks=False)
+    assert osc == pytest.approx(terminal["iterations_per_second"], abs=0.05) and osc > 0
+    assert f"{terminal['iterations_per_second']:.0f} it/s" in status_text({**terminal, "engine_state": "dreaming"})
