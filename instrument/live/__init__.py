@@ -2,10 +2,10 @@
 
 Two processes: the audio process (everything below but ``dreamproc`` and ``worker``) only moves
 samples and never imports TensorFlow; the dream process loads the model and dreams.
+Imports ``instrument.config`` and below (settings, dream, model, base); never ``osc``, ``replay`` or ``cli``.
 
 Modules, one job each:
 
-- ``settings``   the ``audio:``, ``live:`` and ``record:`` sections of ``config.yaml``.
 - ``ringbuffer`` preallocated single-writer ring buffer indexed by absolute frame counts.
 - ``shm``        the shared memory between the processes: input ring, played ring, window slots.
 - ``output``     grain player (overlap-add / crossfade of dreamed windows) and safety limiter.
