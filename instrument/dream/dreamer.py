@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from instrument.audiofile import read_audio, resample, to_mono
-from instrument.dream.params import DreamParams, class_target
+from instrument.dream.params import DreamParams
 from instrument.dream.step import DreamStep, StepResult
 from instrument.errors import DreamSoundError
 from instrument.model.frontend import SAMPLE_RATE, WINDOW_SAMPLES
@@ -42,8 +42,8 @@ class Dreamer:
         return cached
 
     def _resolve_class(self, target_class: int | str | None) -> int:
-        target = class_target(target_class)  # a value straight from a caller, not only from DreamParams
-        return -1 if target is None else self.classes.lookup(target)
+        # DreamParams has read auto, none, -1 and index strings (class_target): None or an index or a name here.
+        return -1 if target_class is None else self.classes.lookup(target_class)
 
     def target_sound(self, path: str | Path) -> np.ndarray:
         """A target sound file as 16 kHz mono (cached by path)."""

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from instrument.dream.params import class_target
 from instrument.errors import DreamSoundError
 from instrument.settings import CONTROLS
 from instrument.spec import Spec
@@ -150,11 +149,12 @@ def parse(parameter: Parameter, args: Sequence[Any]) -> Any:
             )
         return parameter.choices[int(index)]
     if parameter.kind == "class":
-        if not isinstance(value, str):
-            index = _number(value)
-            if not index.is_integer():
-                raise DreamSoundError(f"expects a class index, got {value!r}")
-        return class_target(value)
+        if isinstance(value, str):
+            return value  # auto, -1, an index or a name: DreamParams reads it (class_target)
+        index = _number(value)
+        if not index.is_integer():
+            raise DreamSoundError(f"expects a class index, got {value!r}")
+        return int(index)
     if parameter.kind == "text":
         if not isinstance(value, str):
             raise DreamSoundError(f"expects a name (symbol), got {value!r}")

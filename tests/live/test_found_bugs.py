@@ -136,4 +136,5 @@ def test_a_starting_target_of_minus_one_is_reported_as_auto_on_osc() -> None:
         raise AssertionError(f"auto must not be resolved as a class: {target!r}")
 
     assert ns.reply(parameter, controls.get("target_class"), resolve) == [-1, "auto"]
-    assert ns.parse(parameter, ["-1"]) is None and ns.parse(parameter, [-1.0]) is None
+    for args in (["-1"], [-1.0], ["auto"]):
+        assert controls.set("target_class", ns.parse(parameter, args)) is None
