@@ -162,11 +162,11 @@ def build() -> str:
     x0, xw = 12, 100  # left column: label x, widget x
     y = 50
     c.text(x0, y, "mode")
-    c.hradio(xw, y, 5, "$0-mode-out", "$0-mode-in")
+    c.hradio(xw, y, len(CONTROLS["mode"].choices), "$0-mode-out", "$0-mode-in")
     c.cnv(xw + 82, y, 130, 15, DISPLAY_BG, receive="$0-modename-in", label="-")
     y += 22
     c.text(x0, y, "layer")
-    c.nbx(xw, y, 3, 0, 29, "$0-layer-out", "$0-layer-in")
+    c.nbx(xw, y, 3, 0, len(CONTROLS["layer"].choices) - 1, "$0-layer-out", "$0-layer-in")
     c.cnv(xw + 40, y, 172, 15, DISPLAY_BG, receive="$0-layername-in", label="-")
     y += 26
     for address, label in SLIDERS:
