@@ -143,7 +143,7 @@ def shared_target():
 
 
 def test_warm_up_by_key_compiles_what_the_iterations_then_use(dreamer, speech_window):
-    from instrument.dream.step import FunctionKey
+    from instrument.dream.params import FunctionKey
 
     params = DreamParams(mode="filter", layer="layer6", flip=True, filter_fft=512, filter_hop=128)
     dreamer.step.warm_up(FunctionKey.of(params))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from instrument.errors import DreamSoundError
 from instrument.model.layout import NUM_CLASSES, TAP_NAMES, check_tap
@@ -105,3 +105,20 @@ def class_target(value: object) -> int | str | None:
             return int(text)
         return text
     raise DreamSoundError(f"target_class {value!r}: expected a class index, a name, or auto")
+
+
+class FunctionKey(NamedTuple):
+    """What the compiled functions depend on: one key, one (gradient, mode) pair of functions per shape."""
+
+    layer: str
+    mode: str
+    flip: bool
+    filter_fft: int
+    filter_hop: int
+
+    @classmethod
+    def of(cls, params: Any) -> FunctionKey:
+        """The key of ``DreamParams`` (or of anything with its five fields)."""
+        if isinstance(params, FunctionKey):
+            return params
+        return cls(params.layer, params.mode, bool(params.flip), params.filter_fft, params.filter_hop)

@@ -29,35 +29,19 @@ target spectrum and offsets are tensors: changing them never retraces.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from instrument.dream.objective import window_loss
-from instrument.dream.params import DreamParams
+from instrument.dream.params import DreamParams, FunctionKey
 from instrument.dream.spectral import Spectral, apply_mask
 from instrument.errors import DreamSoundError
 from instrument.model.frontend import WINDOW_SAMPLES
 from instrument.model.network import YamNet
 
 _STD_FLOOR = 1e-12
-
-
-class FunctionKey(NamedTuple):
-    """What the compiled functions depend on: one key, one (gradient, mode) pair of functions per shape."""
-
-    layer: str
-    mode: str
-    flip: bool
-    filter_fft: int
-    filter_hop: int
-
-    @classmethod
-    def of(cls, params: DreamParams | FunctionKey) -> FunctionKey:
-        if isinstance(params, FunctionKey):
-            return params
-        return cls(params.layer, params.mode, bool(params.flip), params.filter_fft, params.filter_hop)
 
 
 @dataclass
