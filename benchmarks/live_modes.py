@@ -69,11 +69,12 @@ def main() -> int:
     os.environ["JACK_NO_AUDIO_RESERVATION"] = "1"
     folder = Path(tempfile.mkdtemp(prefix="dreamsound-modes-"))
     try:
+        from instrument.config import load_config
         from instrument.live import devices
-        from instrument.live.engine import Engine, LiveConfig
+        from instrument.live.engine import Engine
 
         devices.refresh()
-        settings = LiveConfig.load()
+        settings = load_config()
         settings = dataclasses.replace(
             settings,
             audio=dataclasses.replace(settings.audio, input_file=str(SPEECH), input_loop=True, samplerate=48000),

@@ -177,7 +177,7 @@ class Load:
     def __enter__(self) -> Load:
         if self.args.osc_client:
             from instrument.osc.service import OscService
-            from instrument.osc.settings import OscSettings
+            from instrument.settings import OscSettings
 
             self.service = OscService(self.engine, OscSettings(port=0, feedback_port=free_udp_port(), oscquery=False))
             self.service.start()
@@ -200,9 +200,9 @@ class Load:
 
 
 def settings_for(args, rate: int):
-    from instrument.live.engine import LiveConfig
+    from instrument.config import load_config
 
-    settings = LiveConfig.load(args.config)
+    settings = load_config(args.config)
     audio = dataclasses.replace(
         settings.audio, samplerate=rate, blocksize=args.blocksize, input_file=args.input, input_loop=True
     )

@@ -1,14 +1,18 @@
-"""The instrument's configuration: built-in defaults (mirrored, commented, in
-``config.yaml``) overridden by a YAML file, every key checked.
+"""The instrument's configuration: built-in defaults overridden by a YAML file, every key checked.
 
-Each section maps onto a dataclass that validates its own values, so a wrong
-value fails with the same message wherever it comes from (file, CLI, OSC).
+``Config`` has one typed field per section of ``config.yaml``; each section is a dataclass whose
+fields describe themselves (``instrument.spec``) and check their own values, so a wrong value fails
+with the same message wherever it comes from (file, command line, OSC). ``config.yaml`` is written
+from those descriptions (``write_config_yaml``; a test checks the file equals it).
+
+Imports the sections' dataclasses only: no live audio, no OSC, no TensorFlow.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,53 +22,10 @@ import yaml
 from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
 from instrument.model.loader import ModelSettings
-from instrument.model.runtime import DEVICES
+from instrument.settings import AudioSettings, EngineSettings, LiveSettings, OscSettings, RecordSettings, RenderSettings
+from instrument.spec import Spec, specs
 
 ENV_CONFIG = "DREAMSOUND_CONFIG"
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """How TensorFlow runs: ``threads`` for its pools (0 = its default), ``device``."""
-
-    threads: int = 1
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
-            raise DreamSoundError(f"engine.threads {self.threads!r} must be a whole number >= 0")
-        if self.device not in DEVICES:
-            raise DreamSoundError(f"engine.device {self.device!r} is not allowed; allowed: {', '.join(DEVICES)}")
-
-
-@dataclass(frozen=True)
-class RenderSettings:
-    """Offline render and replay: the whole signal dreamed as one (see ``instrument.dream.render``).
-
-    ``coverage``: windows over every sample per iteration (1 to 8); ``chunk_seconds``: longest
-    piece dreamed in one buffer (2 to 120); ``crossfade_seconds``: joins between pieces and
-    between replay regions (0.01 to 1); ``seed``: the window offsets' random seed.
-    """
-
-    coverage: float = 2.0
-    chunk_seconds: float = 20.0
-    crossfade_seconds: float = 0.2
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for name, low, high in (("coverage", 1.0, 8.0), ("chunk_seconds", 2.0, 120.0),
-                                ("crossfade_seconds", 0.01, 1.0)):
-            value = getattr(self, name)
-            number = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
-            if not number or not low <= value <= high:
-                raise DreamSoundError(f"render.{name} {value!r} is out of range; allowed: {low:g} to {high:g}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise DreamSoundError(f"render.seed {self.seed!r} must be a whole number >= 0")
-
-    def layout(self):  # -> instrument.dream.render.Layout (imports TensorFlow lazily)
-        from instrument.dream.render import Layout
-
-        return Layout(self.coverage, self.chunk_seconds, self.crossfade_seconds)
 
 
 @dataclass(frozen=True)
@@ -73,21 +34,16 @@ class Config:
     engine: EngineSettings = field(default_factory=EngineSettings)
     dream: DreamParams = field(default_factory=DreamParams)
     render: RenderSettings = field(default_factory=RenderSettings)
-    # Sections owned by other packages (live audio, OSC) register here.
-    extra: dict[str, Any] = field(default_factory=dict)
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    live: LiveSettings = field(default_factory=LiveSettings)
+    record: RecordSettings = field(default_factory=RecordSettings)
+    osc: OscSettings = field(default_factory=OscSettings)
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
 
 
-SECTIONS: dict[str, type] = {
-    "model": ModelSettings,
-    "engine": EngineSettings,
-    "dream": DreamParams,
-    "render": RenderSettings,
-}
-
-
-def register_section(name: str, cls: type) -> None:
-    """Let another package (live engine, OSC) add a validated section."""
-    SECTIONS[name] = cls
+SECTIONS: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
 
 
 def _build(section: str, cls: type, values: Any, origin: str) -> Any:
@@ -105,16 +61,8 @@ def _build(section: str, cls: type, values: Any, origin: str) -> Any:
         raise DreamSoundError(f"{origin}: {err}") from err
 
 
-def _register_known_sections() -> None:
-    # The live engine's and the OSC surface's sections live beside their code;
-    # importing them (no TensorFlow) registers them.
-    import instrument.live.settings
-    import instrument.osc.settings  # noqa: F401
-
-
 def load_config(path: str | Path | None = None) -> Config:
     """Defaults, overridden by ``path`` (or ``$DREAMSOUND_CONFIG``) when given."""
-    _register_known_sections()
     path = path or os.environ.get(ENV_CONFIG)
     raw: dict[str, Any] = {}
     origin = "built-in defaults"
@@ -131,12 +79,49 @@ def load_config(path: str | Path | None = None) -> Config:
     for key in raw:
         if key not in SECTIONS:
             raise DreamSoundError(f"{origin}: unknown section {key!r}; allowed: {', '.join(SECTIONS)}")
-    built = {name: _build(name, cls, raw.get(name), origin) for name, cls in SECTIONS.items()}
-    core = {name: built.pop(name) for name in ("model", "engine", "dream", "render")}
-    return Config(**core, extra=built)
+    return Config(**{name: _build(name, cls, raw.get(name), origin) for name, cls in SECTIONS.items()})
 
 
 def defaults_as_dict() -> dict[str, dict[str, Any]]:
     """Every section's defaults, as plain data (compared with ``config.yaml`` in tests)."""
-    _register_known_sections()
     return {name: dataclasses.asdict(cls()) for name, cls in SECTIONS.items()}
+
+
+YAML_HEADER = """\
+# DreamSound Live — default configuration.
+# Written from the settings' own descriptions by `python tools/write_config_yaml.py` (a test checks this file
+# equals its output, so the defaults, ranges and notes here are the code's).
+# Copy this file, change what you need, and pass it with `dreamsound --config FILE ...` (before or after the
+# command), or set DREAMSOUND_CONFIG. Unknown keys and out-of-range values are refused with a message naming
+# the key and what is allowed.
+"""
+
+
+def _yaml_value(value: Any) -> str:
+    if isinstance(value, tuple):
+        value = list(value)
+    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True).removesuffix("\n...\n").strip()
+
+
+def _yaml_note(spec: Spec) -> str:
+    allowed = "" if spec.kind == "bool" or (spec.kind == "choice" and len(spec.choices) > 6) else spec.allowed
+    text = spec.description + (f"; {spec.comment}" if spec.comment else "")
+    return f"{allowed}: {text}" if allowed else text
+
+
+def config_yaml() -> str:
+    """The commented ``config.yaml``: every section's defaults, each key with its range and description."""
+    lines = [YAML_HEADER]
+    for section, cls in SECTIONS.items():
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        lines.append(f"{section}:  # {doc}" if doc else f"{section}:")
+        values = dataclasses.asdict(cls())
+        for name, spec in specs(cls).items():
+            entry = f"  {name}: {_yaml_value(values[name])}"
+            line = f"{entry.ljust(27)} # {_yaml_note(spec)}"
+            if len(line) > 110:  # the note above the key instead
+                lines += textwrap.wrap(_yaml_note(spec), 110, initial_indent="  # ", subsequent_indent="  # ")
+                line = entry
+            lines.append(line)
+        lines.append("")
+    return "\n".join(lines)

@@ -19,8 +19,15 @@ HERE = Path(__file__).resolve().parent
 TARGET = HERE / "dreamsound.maxpat"
 sys.path.insert(0, str(HERE.parent))
 
-# The mode and layer menus list the instrument's own names, in index order.
+# The mode and layer menus list the instrument's own names, in index order; every range is the instrument's.
 from instrument.dream.params import LAYERS, MODES  # noqa: E402
+from instrument.settings import CONTROLS  # noqa: E402
+
+
+def value_range(name: str) -> tuple[float, float]:
+    """The range of control ``name`` as declared beside its field (instrument.settings.CONTROLS)."""
+    spec = CONTROLS[name]
+    return spec.low, spec.high
 
 ROW = 26  # vertical spacing of the panel rows
 UI_OUTLETS = {  # maxclass -> (numinlets, numoutlets, outlettype)
@@ -206,9 +213,9 @@ def build() -> dict:
     layer = p.ui("umenu", wx, y, 150, items=[v for m in LAYERS for v in (m, ",")][:-1])
     out(layer, "/dream/layer")
     y += ROW
-    sliders = (("threshold", "threshold", 0.0, 1.0), ("mix", "mix (dry/wet)", 0.0, 1.0),
-               ("gain", "gain dB", -60.0, 24.0), ("ceiling", "ceiling dBFS", -40.0, 0.0))
-    for name, label, low, high in sliders:
+    sliders = (("threshold", "threshold"), ("mix", "mix (dry/wet)"), ("gain", "gain dB"), ("ceiling", "ceiling dBFS"))
+    for name, label in sliders:
+        low, high = value_range(name)
         p.comment(cx, y, label, 95)
         slider = p.ui("slider", wx, y, 150, 20, floatoutput=1, min=low, size=high - low)
         number = p.ui("flonum", wx + 160, y, 60, format=6, minimum=low, maximum=high)
@@ -216,15 +223,15 @@ def build() -> dict:
         out(number, f"/dream/{name}")
         widgets[name] = [slider, number]
         y += ROW
-    for name, low, high, kind in (("step", 0.0, 100.0, "flonum"), ("power", 0.001, 4.0, "flonum"),
-                                  ("iterations", 0, 10000, "number")):
+    for name, kind in (("step", "flonum"), ("power", "flonum"), ("iterations", "number")):
+        low, high = value_range(name)
         p.comment(cx, y, name, 95)
         number = p.ui(kind, wx, y, 70, minimum=low, maximum=high, **({"format": 6} if kind == "flonum" else {}))
         out(number, f"/dream/{name}")
         widgets[name] = [number]
         y += ROW
     p.comment(cx, y, "target class", 95)
-    target = p.ui("number", wx, y, 50, minimum=-1, maximum=520)
+    target = p.ui("number", wx, y, 50, minimum=value_range("target_class")[0], maximum=value_range("target_class")[1])
     out(target, "/dream/target")
     target_name = p.ui("textedit", wx + 56, y, 164, keymode=1, lines=1, text="auto")
     text_out(target_name, "/dream/target")

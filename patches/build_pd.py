@@ -19,27 +19,38 @@ in sync and nothing loops.
 from __future__ import annotations
 
 import itertools
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TARGET = HERE / "dreamsound.pd"
+sys.path.insert(0, str(HERE.parent))
+
+from instrument.settings import CONTROLS  # noqa: E402  (every range is the instrument's own)
 
 FONT = 10
 WIDTH, HEIGHT = 660, 452  # the graph-on-parent area
 BG, TITLE_BG, PANEL_BG, DISPLAY_BG = "#e8e8e8", "#303a4a", "#f4f4f4", "#dce4ee"
 WHITE, BLACK, LABEL = "#fcfcfc", "#000000", "#202020"
 
-# Simple parameters: (address, widget, low, high, log scale, label, y)
+# Simple parameters: (address, label); range and scale come from the parameter's declaration.
 SLIDERS = (
-    ("threshold", 0.0, 1.0, 0, "threshold"),
-    ("step", 0.0001, 100.0, 1, "step (log)"),
-    ("power", 0.001, 4.0, 1, "power (log)"),
-    ("mix", 0.0, 1.0, 0, "mix (dry/wet)"),
-    ("gain", -60.0, 24.0, 0, "gain dB"),
-    ("ceiling", -40.0, 0.0, 0, "ceiling dBFS"),
+    ("threshold", "threshold"),
+    ("step", "step (log)"),
+    ("power", "power (log)"),
+    ("mix", "mix (dry/wet)"),
+    ("gain", "gain dB"),
+    ("ceiling", "ceiling dBFS"),
 )
 TOGGLES = ("flip", "freeze", "record")
 SCALARS = (*(s[0] for s in SLIDERS), "iterations", *TOGGLES)
+
+
+def slider_range(name: str) -> tuple[float, float, int]:
+    """(low, high, log) of a slider: the declared range; a log slider starts a millionth of the top above 0."""
+    spec = CONTROLS[name]
+    low = spec.low if not spec.log or spec.low > 0 else spec.high * 1e-6
+    return low, spec.high, int(spec.log)
 STATUS_SCALARS = (  # status address, display receive, label
     ("rate", "rate", "iterations/s"),
     ("iterations", "iters", "iters/window"),
@@ -151,24 +162,25 @@ def build() -> str:
     x0, xw = 12, 100  # left column: label x, widget x
     y = 50
     c.text(x0, y, "mode")
-    c.hradio(xw, y, 5, "$0-mode-out", "$0-mode-in")
+    c.hradio(xw, y, len(CONTROLS["mode"].choices), "$0-mode-out", "$0-mode-in")
     c.cnv(xw + 82, y, 130, 15, DISPLAY_BG, receive="$0-modename-in", label="-")
     y += 22
     c.text(x0, y, "layer")
-    c.nbx(xw, y, 3, 0, 29, "$0-layer-out", "$0-layer-in")
+    c.nbx(xw, y, 3, 0, len(CONTROLS["layer"].choices) - 1, "$0-layer-out", "$0-layer-in")
     c.cnv(xw + 40, y, 172, 15, DISPLAY_BG, receive="$0-layername-in", label="-")
     y += 26
-    for address, low, high, log, label in SLIDERS:
+    for address, label in SLIDERS:
+        low, high, log = slider_range(address)
         c.text(x0, y, label)
         c.hsl(xw, y, low, high, log, f"$0-{address}-out", f"$0-{address}-in")
         c.floatatom(xw + 150, y, 8, f"$0-{address}-in", f"$0-{address}-out")
         y += 22
     y += 4
     c.text(x0, y, "iterations")
-    c.nbx(xw, y, 5, 0, 10000, "$0-iterations-out", "$0-iterations-in")
+    c.nbx(xw, y, 5, *slider_range("iterations")[:2], "$0-iterations-out", "$0-iterations-in")
     y += 22
     c.text(x0, y, "target class")
-    c.nbx(xw, y, 4, -1, 520, "$0-target-out", "$0-target-in")
+    c.nbx(xw, y, 4, *slider_range("target_class")[:2], "$0-target-out", "$0-target-in")
     c.symbolatom(xw + 50, y, 22, "$0-targetname-in", "$0-targetname-out")
     y += 22
     c.text(x0, y, "target sound")

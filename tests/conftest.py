@@ -95,3 +95,15 @@ def cli(capsys):
         return code, out.out, out.err
 
     return run
+
+
+# The JACK server and the real model make a test slow (seconds, and a model load): such tests are marked
+# `slow`, so `pytest -m "not slow"` is a fast inner loop. Marked by the fixtures a test uses (directly or
+# through another fixture), so a new test gets the mark with the fixture.
+SLOW_FIXTURES = frozenset({"jack", "loaded", "dreamer", "live_dreamer", "run_cli"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -154,3 +154,72 @@ def test_model_fetch_unreachable_server_is_a_clear_error(tmp_path, cli):
     assert code == 2
     assert "cannot download http://127.0.0.1:9/yamnet.h5" in err
     assert not any(Path(tmp_path).glob("yamnet.h5"))
+
+
+def test_config_yaml_is_written_from_the_settings_own_descriptions():
+    from instrument.config import config_yaml
+
+    assert (REPO / "config.yaml").read_text(encoding="utf-8") == config_yaml(), "run tools/write_config_yaml.py"
+
+
+def test_every_setting_is_described_once_beside_its_field_and_its_default_passes_its_own_check():
+    import dataclasses
+
+    from instrument.config import SECTIONS
+    from instrument.spec import check_value, specs
+
+    for section, cls in SECTIONS.items():
+        declared = specs(cls)
+        assert list(declared) == [f.name for f in dataclasses.fields(cls)], section
+        for name, spec in declared.items():
+            assert spec.description, f"{section}.{name} has no description"
+            check_value(f"{section}.{name}", spec, getattr(cls(), name))
+
+
+def test_osc_namespace_controls_and_panels_take_their_ranges_from_the_declarations():
+    from instrument.live.controls import Controls
+    from instrument.osc import namespace as ns
+    from instrument.settings import CONTROLS
+
+    controls = Controls()
+    for parameter in ns.PARAMETERS:
+        spec = CONTROLS[parameter.name]
+        assert parameter.address == spec.osc and parameter.description == spec.description
+        if spec.kind in ("float", "int"):
+            assert (parameter.low, parameter.high) == (spec.low, spec.high)
+            with pytest.raises(DreamSoundError, match=f"allowed: {spec.low:g} to {spec.high:g}"):
+                controls.set(parameter.name, spec.high + 1)
+        if spec.kind == "choice":
+            assert parameter.choices == spec.choices
+    assert set(Controls.parameter_names()) == set(CONTROLS)
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_config_is_read_whether_given_before_or_after_the_command(cli, tmp_path, where):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dream: {threshold: 1.5}\n", encoding="utf-8")
+    command = ["render", str(WHISTLE), str(tmp_path / "out.wav")]
+    args = ["--config", str(bad), *command] if where == "before" else [*command, "--config", str(bad)]
+    code, _, err = cli(*args)
+    assert code == 2 and f"{bad}: threshold 1.5 is out of range" in err
+
+
+def test_every_command_accepts_config_after_it():
+    import argparse
+
+    from instrument.cli.main import build_parser
+
+    def commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield (*prefix, name), sub
+                    yield from commands(sub, (*prefix, name))
+
+    parser = build_parser()
+    found = dict(commands(parser))
+    assert {("run",), ("devices",), ("render",), ("replay",), ("model", "fetch")} <= set(found)
+    for path, sub in found.items():
+        assert any("--config" in action.option_strings for action in sub._actions), path
+    assert parser.parse_args(["run", "--config", "live.yaml", "--headless"]).config == "live.yaml"
+    assert parser.parse_args(["--config", "live.yaml", "run"]).config == "live.yaml"

@@ -140,3 +140,14 @@ def shared_target():
     from conftest import SPEECH_AND_CAT, shared_file
 
     return str(shared_file(SPEECH_AND_CAT))
+
+
+def test_warm_up_by_key_compiles_what_the_iterations_then_use(dreamer, speech_window):
+    from instrument.dream.params import FunctionKey
+
+    params = DreamParams(mode="filter", layer="layer6", flip=True, filter_fft=512, filter_hop=128)
+    dreamer.step.warm_up(FunctionKey.of(params))
+    dreamer.step.warm_up(("layer6", "target", False, 512, 128))  # a target mode needs no target sound to compile
+    compiled = dreamer.step.compiled_count
+    dreamer.iterate(speech_window, params)
+    assert dreamer.step.compiled_count == compiled

@@ -126,7 +126,7 @@ def test_text_files_are_written_and_read_with_an_encoding_as_windows_would_run_t
         from instrument.model.classes import ClassMap
         from instrument.model.weights.fetch import fetch
         from instrument.osc.presets import PresetStore
-        from instrument.osc.settings import OscSettings
+        from instrument.settings import OscSettings
 
         warnings.simplefilter("error", EncodingWarning)
         sys.platform = "win32"
@@ -134,7 +134,7 @@ def test_text_files_are_written_and_read_with_an_encoding_as_windows_would_run_t
         root.mkdir()
         config = root / "séance.yaml"
         config.write_text("osc:\\n  presets_file: présets.yaml\\n", encoding="utf-8")
-        settings = load_config(config).extra["osc"]
+        settings = load_config(config).osc
         assert isinstance(settings, OscSettings) and settings.presets_file == "présets.yaml", settings
         store = PresetStore(root / settings.presets_file)
         store.save(3, {"threshold": 0.5, "target_sound": "chœur.wav"})

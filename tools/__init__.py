@@ -1,1 +1,2 @@
-"""Project tools run by the Makefile and CI (not part of the installed package)."""
+"""Project scripts (platform wheels check, config.yaml writer, the panels' pictures): outside the installed
+package; they may import all of ``instrument``, nothing imports them."""

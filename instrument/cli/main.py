@@ -1,7 +1,7 @@
 """``dreamsound``: entry point. Parses arguments, turns input errors into one clear line.
 
-Commands: ``classify``, ``layers``, ``classes``, ``model fetch``, ``render``, ``replay``
-(and ``run``/``devices`` from the live engine). TensorFlow is imported only by
+Commands: ``classify``, ``layers``, ``classes``, ``model fetch``, ``render``, ``replay``,
+``run`` and ``devices``. TensorFlow is imported only by
 the commands that need it, so ``--help`` stays fast.
 """
 
@@ -14,29 +14,37 @@ from collections.abc import Sequence
 from instrument import __version__
 from instrument.errors import DreamSoundError
 
+CONFIG_HELP = "configuration file (default: built-in defaults, as in config.yaml; or $DREAMSOUND_CONFIG)"
+
 
 def build_parser() -> argparse.ArgumentParser:
-    from instrument.cli import model_commands, render_command, replay_command
+    from instrument.cli import live_commands, model_commands, render_command, replay_command
 
     parser = argparse.ArgumentParser(
         prog="dreamsound",
         description="DreamSound Live: let YAMNet dream on sound (live, or offline on files).",
     )
     parser.add_argument("--version", action="version", version=f"dreamsound {__version__}")
-    parser.add_argument(
-        "--config", metavar="FILE", help="configuration file (default: built-in defaults, as in config.yaml)"
-    )
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     model_commands.register(commands)
     render_command.register(commands)
     replay_command.register(commands)
-    try:
-        from instrument.live import cli as live_cli
-    except ImportError:
-        live_cli = None
-    if live_cli is not None:
-        live_cli.register(commands)
+    live_commands.register(commands)
+    _accept_config_after(commands)
     return parser
+
+
+def _accept_config_after(commands: argparse._SubParsersAction) -> None:
+    """``--config FILE`` after the command too (``dreamsound run --config FILE``), in every command.
+
+    Not given there (SUPPRESS), it leaves the global option's value alone.
+    """
+    for sub in commands.choices.values():
+        sub.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=CONFIG_HELP)
+        for action in sub._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _accept_config_after(action)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,23 +7,20 @@ import json
 import sys
 from pathlib import Path
 
-from instrument.cli.common import config_from, load_dreamer
-from instrument.dream.params import MODES
+from instrument.cli.common import add_setting_options, config_from, load_dreamer
+from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
+
+# The dream settings a render takes on the command line (field -> metavar); the rest come from dream: in the config.
+RENDER_OPTIONS = {"mode": "MODE", "layer": "LAYER", "iterations": "N", "threshold": "T", "step": "S",
+                  "target_class": "C", "target_sound": "FILE", "flip": ""}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("render", help="dream an audio file offline (any length, rate, channels)")
     p.add_argument("input", metavar="IN")
     p.add_argument("output", metavar="OUT", help="output audio file (same rate, channels and length as IN)")
-    p.add_argument("--mode", help=f"one of {', '.join(MODES)}")
-    p.add_argument("--layer", help="layer1..layer14, layerN/depthwise, embeddings, logits, scores")
-    p.add_argument("--iterations", type=int, metavar="N")
-    p.add_argument("--threshold", type=float, metavar="T", help="0 to 1")
-    p.add_argument("--step", type=float, metavar="S")
-    p.add_argument("--target-class", metavar="C", help="class index, name, part of a name, or auto")
-    p.add_argument("--target-sound", metavar="FILE")
-    p.add_argument("--flip", action="store_true", default=None)
+    add_setting_options(p, DreamParams, RENDER_OPTIONS)
     p.add_argument("--seed", type=int, metavar="N", help="random seed of the window offsets (default render.seed)")
     p.add_argument(
         "--plot", metavar="DIR",
@@ -33,21 +30,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=render_file)
 
 
-def _params(args: argparse.Namespace, base):
-    changes = {
-        "mode": args.mode,
-        "layer": args.layer,
-        "iterations": args.iterations,
-        "threshold": args.threshold,
-        "step": args.step,
-        "target_class": args.target_class,
-        "target_sound": args.target_sound,
-        "flip": args.flip,
-    }
-    changes = {k: v for k, v in changes.items() if v is not None}
-    if isinstance(changes.get("target_class"), str) and changes["target_class"].lower() == "auto":
-        changes["target_class"] = None
-    return base.replace(**changes)
+def _params(args: argparse.Namespace, base: DreamParams) -> DreamParams:
+    changes = {name: getattr(args, name) for name in RENDER_OPTIONS}
+    return base.replace(**{k: v for k, v in changes.items() if v is not None})
 
 
 def render_file(args: argparse.Namespace) -> int:

@@ -64,7 +64,6 @@ def replay_take(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    import instrument.osc.settings  # noqa: F401  (registers the osc: section, for target_sound_dir)
     from instrument.audiofile import write_audio_atomic
     from instrument.replay.log import read_log
     from instrument.replay.take import read_take
@@ -84,8 +83,7 @@ def replay_take(args: argparse.Namespace) -> int:
     if not log_path.is_file():
         raise DreamSoundError(f"parameter log {log_path}: no such file (give it with --params)")
     log = read_log(log_path, take.samplerate)
-    osc = config.extra.get("osc")
-    sound_dir = Path(osc.target_sound_dir) if osc is not None else Path("sounds")
+    sound_dir = Path(config.osc.target_sound_dir)
 
     dreamer = load_dreamer(config)
     from instrument.dream.plots import plot_class_track

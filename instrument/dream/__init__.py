@@ -1,8 +1,9 @@
 """The DreamSound functions: loss on a layer, normalized gradient, the five modes
 (``gradients``, ``deepdream``, ``filter``, ``filter_add``, ``target``) with their
 hard-cut spectral filters, the compiled iteration steps, and the offline render.
+Imports only ``instrument.model`` and the base modules (errors, spec, audiofile).
 
-- ``params``    the parameters and their allowed values (shared with config and OSC)
+- ``params``    ``DreamParams``, each field described once; ``class_target`` reads a target class
 - ``spectral``  STFT / inverse STFT and the hard-cut mask
 - ``objective`` what is maximized on a layer or a class
 - ``step``      one iteration of a batch of windows (gradient -> mode -> safe amplitude), compiled

@@ -42,13 +42,8 @@ class Dreamer:
         return cached
 
     def _resolve_class(self, target_class: int | str | None) -> int:
-        if target_class is None:
-            return -1
-        if isinstance(target_class, str) and target_class.strip().lower() in ("auto", "none", ""):
-            return -1
-        if isinstance(target_class, int) and target_class == -1:
-            return -1
-        return self.classes.lookup(target_class)
+        # DreamParams has read auto, none, -1 and index strings (class_target): None or an index or a name here.
+        return -1 if target_class is None else self.classes.lookup(target_class)
 
     def target_sound(self, path: str | Path) -> np.ndarray:
         """A target sound file as 16 kHz mono (cached by path)."""

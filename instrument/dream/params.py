@@ -1,17 +1,19 @@
-"""Dream parameters, their defaults and allowed values, validated in one place.
+"""Dream parameters, each described once (default, range, unit, OSC address) beside its field.
 
 The offline render, ``config.yaml``, the live engine and the OSC surface all
-build a ``DreamParams`` and so share these checks and messages.
+build a ``DreamParams`` and so share these checks and messages; ``class_target``
+is the one reading of a target class.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from instrument.errors import DreamSoundError
-from instrument.model.layout import TAP_NAMES, check_tap
+from instrument.model.layout import NUM_CLASSES, TAP_NAMES, check_tap
+from instrument.spec import check_fields, check_integer, setting
 
 MODES = ("gradients", "deepdream", "filter", "filter_add", "target")
 # Layers a performer can dream on: every tap but the log-mel input itself.
@@ -21,36 +23,47 @@ MAX_ITERATIONS = 10000
 
 @dataclass(frozen=True)
 class DreamParams:
-    mode: str = "filter_add"
-    layer: str = "scores"
-    threshold: float = 0.3
-    step: float = 0.01
-    target_class: int | str | None = None  # index, name, or None for the window's own top class
-    target_sound: str | None = None
-    flip: bool = False
-    iterations: int = 20
-    filter_fft: int = 1024
-    filter_hop: int = 256
-    power: float = 0.125
+    """What each dream iteration does: mode, layer, filter and target (each field described once, here)."""
+
+    mode: str = setting("filter_add", kind="choice", choices=MODES, osc="mode", live=True,
+                        description="dream function")
+    layer: str = setting("scores", kind="choice", choices=LAYERS, osc="layer", live=True,
+                         description="layer whose activation is maximized",
+                         comment="layer1..layer14, layerN/depthwise, embeddings, logits, scores")
+    threshold: float = setting(0.3, kind="float", low=0.0, high=1.0, osc="threshold", live=True,
+                               description="hard-cut filter threshold",
+                               comment="fraction of the loudest bin (after the power below) the filter keeps")
+    step: float = setting(0.01, kind="float", low=0.0, high=100.0, osc="step", live=True, log=True,
+                          description="gradient step per iteration",
+                          comment="how much of the (filtered) gradient is added per iteration")
+    # index, name, or None for the window's own top class (auto, none, -1 are read as None: class_target)
+    target_class: int | str | None = setting(None, kind="class", low=-1, high=NUM_CLASSES - 1, nullable=True,
+                                             osc="target", live=True, description="target class (scores/logits)",
+                                             comment="class index or name; null = each window's own top class")
+    target_sound: str | None = setting(None, kind="text", nullable=True, osc="target_sound", live=True,
+                                       description="a file in the target-sound folder, or none",
+                                       comment="audio file whose spectrum shapes the gradient in `target` mode")
+    flip: bool = setting(False, kind="bool", osc="flip", live=True, description="swap the filter's roles",
+                         comment="see the README's modes table")
+    iterations: int = setting(20, kind="int", low=0, high=MAX_ITERATIONS, osc="iterations", live=True,
+                              description="max iterations per window",
+                              comment="live: at most this many while time allows")
+    filter_fft: int = setting(1024, kind="int", low=64, high=8192, live=True,
+                              description="filter STFT size (power of two)")
+    filter_hop: int = setting(256, kind="int", low=1, high=4096, live=True,
+                              description="filter STFT hop (at most filter_fft/2)")
+    power: float = setting(0.125, kind="float", low=1e-3, high=4.0, osc="power", live=True, log=True,
+                           description="magnitude power of the filter",
+                           comment="before normalizing (the original package used 1/8)")
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise DreamSoundError(f"mode {self.mode!r} is not allowed; allowed: {', '.join(MODES)}")
         if self.layer not in LAYERS:
             check_tap(self.layer)  # names the taps
-            raise DreamSoundError(f"layer {self.layer!r} is not allowed; allowed: {', '.join(LAYERS)}")
-        _number("threshold", self.threshold, 0.0, 1.0)
-        _number("step", self.step, 0.0, 100.0)
-        _number("power", self.power, 1e-3, 4.0)
-        _integer("iterations", self.iterations, 0, MAX_ITERATIONS)
-        _integer("filter_fft", self.filter_fft, 64, 8192)
+        object.__setattr__(self, "target_class", class_target(self.target_class))
+        check_fields(self)
         if self.filter_fft & (self.filter_fft - 1):
             raise DreamSoundError(f"filter_fft {self.filter_fft} must be a power of two (64..8192)")
-        _integer("filter_hop", self.filter_hop, 1, self.filter_fft // 2)
-        if not isinstance(self.flip, bool):
-            raise DreamSoundError(f"flip {self.flip!r} must be true or false")
-        if self.target_class is not None and not isinstance(self.target_class, (int, str)):
-            raise DreamSoundError(f"target_class {self.target_class!r}: expected a class index, a name, or none")
+        check_integer("filter_hop", self.filter_hop, 1, self.filter_fft // 2)
         if self.mode == "target" and not self.target_sound:
             raise DreamSoundError("mode 'target' needs a target sound (target_sound / --target-sound FILE)")
 
@@ -63,15 +76,49 @@ class DreamParams:
         return tuple(f.name for f in dataclasses.fields(cls))
 
 
-def _number(name: str, value: object, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise DreamSoundError(f"{name} {value!r} must be a number from {low:g} to {high:g}")
-    if not low <= value <= high:
-        raise DreamSoundError(f"{name} {value:g} is out of range; allowed: {low:g} to {high:g}")
+AUTO_CLASS_WORDS = ("", "auto", "none", "-1")
 
 
-def _integer(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DreamSoundError(f"{name} {value!r} must be a whole number from {low} to {high}")
-    if not low <= value <= high:
-        raise DreamSoundError(f"{name} {value} is out of range; allowed: {low} to {high}")
+def class_target(value: object) -> int | str | None:
+    """The one reading of a target class: ``None`` (auto: each window's own top class), an index, or a name.
+
+    ``auto``, ``none``, ``-1``, ``"-1"`` and an empty name are auto; a whole number (``3``, ``3.0``, ``"3"``) is
+    an index; any other text is a name or part of one, resolved against the class map by ``Dreamer``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise DreamSoundError(f"target_class {value!r}: expected a class index, a name, or auto")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        if value == -1:
+            return None
+        if value < 0:
+            raise DreamSoundError(f"target_class {value} is out of range; allowed: -1 (auto), 0 or more, or a name")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in AUTO_CLASS_WORDS:
+            return None
+        if text.isdigit():
+            return int(text)
+        return text
+    raise DreamSoundError(f"target_class {value!r}: expected a class index, a name, or auto")
+
+
+class FunctionKey(NamedTuple):
+    """What the compiled functions depend on: one key, one (gradient, mode) pair of functions per shape."""
+
+    layer: str
+    mode: str
+    flip: bool
+    filter_fft: int
+    filter_hop: int
+
+    @classmethod
+    def of(cls, params: Any) -> FunctionKey:
+        """The key of ``DreamParams`` (or of anything with its five fields)."""
+        if isinstance(params, FunctionKey):
+            return params
+        return cls(params.layer, params.mode, bool(params.flip), params.filter_fft, params.filter_hop)

@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from instrument.dream.objective import window_loss
-from instrument.dream.params import DreamParams
+from instrument.dream.params import DreamParams, FunctionKey
 from instrument.dream.spectral import Spectral, apply_mask
 from instrument.errors import DreamSoundError
 from instrument.model.frontend import WINDOW_SAMPLES
@@ -148,18 +148,21 @@ class DreamStep:
         """How many functions have been compiled so far (a retrace would add one)."""
         return len(self._gradients) + len(self._modes)
 
-    def functions_for(self, params: DreamParams, length: int = WINDOW_SAMPLES, count: int = 1) -> tuple[Any, Any]:
+    def functions_for(
+        self, params: DreamParams | FunctionKey, length: int = WINDOW_SAMPLES, count: int = 1
+    ) -> tuple[Any, Any]:
         """The (gradient, mode) concrete functions for these parameters and shapes, compiled on first use."""
-        gkey = (params.layer, length, count)
+        key = FunctionKey.of(params)
+        gkey = (key.layer, length, count)
         if gkey not in self._gradients:
-            self._gradients[gkey] = tf.function(gradient_function(self.model, params.layer)).get_concrete_function(
+            self._gradients[gkey] = tf.function(gradient_function(self.model, key.layer)).get_concrete_function(
                 tf.TensorSpec([None, length], tf.float32),
                 tf.TensorSpec([], tf.int32),
                 tf.TensorSpec([count], tf.int32),
             )
-        mkey = (params.mode, bool(params.flip), params.filter_fft, params.filter_hop, length)
+        mkey = (key.mode, key.flip, key.filter_fft, key.filter_hop, length)
         if mkey not in self._modes:
-            frames, bins = spectrum_shape(params.filter_fft, params.filter_hop, length)
+            frames, bins = spectrum_shape(key.filter_fft, key.filter_hop, length)
             signal = tf.TensorSpec([None, length], tf.float32)
             scalar = tf.TensorSpec([], tf.float32)
             self._modes[mkey] = tf.function(mode_function(*mkey)).get_concrete_function(
@@ -168,7 +171,7 @@ class DreamStep:
         return self._gradients[gkey], self._modes[mkey]
 
     def target_spectrum(
-        self, target: np.ndarray | None, params: DreamParams, length: int = WINDOW_SAMPLES
+        self, target: np.ndarray | None, params: DreamParams | FunctionKey, length: int = WINDOW_SAMPLES
     ) -> tf.Tensor:
         """STFT of a target sound tiled (looped) or cut to ``length`` samples, ``[1, frames, bins]``."""
         if target is None or np.asarray(target).size == 0:
@@ -222,10 +225,15 @@ class DreamStep:
         result = self.iterate_buffer(x, params, class_index, target_spectrum, _WHOLE_WINDOW)
         return StepResult(result.audio, result.loss[:, 0], result.gradient)
 
-    def warm_up(self, params: DreamParams, length: int = WINDOW_SAMPLES, count: int = 1) -> None:
-        """Compile and run the functions for ``params`` once, so the first real call is fast."""
-        offsets = np.zeros(count, np.int32)
-        self.iterate_buffer(np.zeros([1, length], np.float32), params, -1, None, offsets)
+    def warm_up(self, key: FunctionKey | tuple, length: int = WINDOW_SAMPLES, count: int = 1) -> None:
+        """Compile and run the functions of ``key`` (layer, mode, flip, filter_fft, filter_hop) once, so the
+        first real call is fast. A key, not parameters: a ``target`` mode compiles without a target sound."""
+        key = FunctionKey(*key)
+        gradient_fn, mode_fn = self.functions_for(key, length, count)
+        x = tf.zeros([1, length], tf.float32)
+        g, _ = gradient_fn(x, tf.constant(-1, tf.int32), tf.zeros([count], tf.int32))
+        zero = tf.constant(0.0, tf.float32)
+        mode_fn(x, g, zero, zero, tf.constant(1.0, tf.float32), self.target_spectrum(None, key, length))
 
 
 _WHOLE_WINDOW = np.zeros(1, np.int32)

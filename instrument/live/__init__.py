@@ -2,10 +2,10 @@
 
 Two processes: the audio process (everything below but ``dreamproc`` and ``worker``) only moves
 samples and never imports TensorFlow; the dream process loads the model and dreams.
+Imports ``instrument.config`` and below (settings, dream, model, base); never ``osc``, ``replay`` or ``cli``.
 
 Modules, one job each:
 
-- ``settings``   the ``audio:``, ``live:`` and ``record:`` sections of ``config.yaml``.
 - ``ringbuffer`` preallocated single-writer ring buffer indexed by absolute frame counts.
 - ``shm``        the shared memory between the processes: input ring, played ring, window slots.
 - ``output``     grain player (overlap-add / crossfade of dreamed windows) and safety limiter.
@@ -21,7 +21,5 @@ Modules, one job each:
 - ``devices``    device lookup, validation and clear errors.
 - ``inputfile``  a recorded take loaded to play into the engine as if it were the microphone.
 - ``engine``     wires everything together and runs a performance.
-- ``cli``        ``dreamsound run`` and ``dreamsound devices``.
-"""
 
-from instrument.live import settings as _settings  # noqa: F401  (registers the config sections)
+"""

@@ -164,9 +164,7 @@ class AudioCallback:
         self._read_input(indata, dry)
         self.ring.write(dry)
         np.abs(dry, out=tmp)
-        peak = float(tmp.max()) if n else 0.0
-        if peak > self.metrics.input_peak:
-            self.metrics.input_peak = peak
+        input_peak = float(tmp.max()) if n else 0.0
         self.player.render(wet, self._frame, self._on_grain)
         fast = self.controls.fast
         if not self.dream_gate:
@@ -177,9 +175,7 @@ class AudioCallback:
             self.metrics.nonfinite_blocks += 1
         self.metrics.limiter_gain = self.limiter.gain
         np.abs(out, out=tmp)
-        peak = float(tmp.max()) if n else 0.0
-        if peak > self.metrics.output_peak:
-            self.metrics.output_peak = peak
+        self.metrics.note_peaks(input_peak, float(tmp.max()) if n else 0.0)
         outdata[:n] = out[:, None]
         if self.output_ring is not None:
             self.output_ring.write(out)

@@ -9,7 +9,6 @@ called after every accepted change.
 from __future__ import annotations
 
 import dataclasses
-import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,20 +17,11 @@ from typing import Any
 from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
 from instrument.live.metrics import METRIC_NAMES, Metrics
-from instrument.live.settings import LiveSettings
+from instrument.settings import CONTROLS, DREAM_CONTROLS, LIVE_CONTROLS, LiveSettings, control_value
 
 Listener = Callable[[str, Any], None]
 
-# Live settings a performer changes: name -> (low, high) for numbers, None for switches.
-LIVE_RANGES: dict[str, tuple[float, float] | None] = {
-    "mix": (0.0, 1.0),
-    "gain": (-60.0, 24.0),
-    "ceiling": (-40.0, 0.0),
-    "freeze": None,
-    "record": None,
-}
-FLOAT_PARAMS = ("threshold", "step", "power")
-INT_PARAMS = ("iterations", "filter_fft", "filter_hop")
+LIVE_NAMES = tuple(LIVE_CONTROLS)  # mix, gain, ceiling, freeze, record
 
 
 @dataclass(frozen=True)
@@ -63,37 +53,6 @@ class FastControls:
 
 def db_to_linear(db: float) -> float:
     return float(10.0 ** (db / 20.0))
-
-
-def _as_bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", "on", "off", "yes", "no", "1", "0"):
-        return value.strip().lower() in ("true", "on", "yes", "1")
-    raise DreamSoundError(f"{name} {value!r} must be true or false (or 1/0)")
-
-
-def _as_float(name: str, value: Any) -> float:
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise DreamSoundError(f"{name} {value!r} must be a number") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise DreamSoundError(f"{name} {value!r} must be a finite number")
-    return float(value)
-
-
-def _as_int(name: str, value: Any) -> int:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().removeprefix("-").isdigit():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DreamSoundError(f"{name} {value!r} must be a whole number")
-    return value
 
 
 class Controls:
@@ -129,7 +88,7 @@ class Controls:
     # --- names --------------------------------------------------------------------------
     @staticmethod
     def parameter_names() -> tuple[str, ...]:
-        return DreamParams.field_names() + tuple(LIVE_RANGES)
+        return tuple(CONTROLS)
 
     @staticmethod
     def metric_names() -> tuple[str, ...]:
@@ -148,7 +107,7 @@ class Controls:
 
     def get(self, name: str) -> Any:
         snap = self._snapshot
-        if name in LIVE_RANGES:
+        if name in LIVE_CONTROLS:
             return getattr(snap, name)
         if name in DreamParams.field_names():
             return getattr(snap.params, name)
@@ -172,24 +131,13 @@ class Controls:
         """
         with self._lock:
             snap = self._snapshot
-            accepted: dict[str, Any] = {}
             live_changes: dict[str, Any] = {}
             param_changes: dict[str, Any] = {}
             for name, value in changes.items():
-                if name in LIVE_RANGES:
-                    bounds = LIVE_RANGES[name]
-                    if bounds is None:
-                        accepted[name] = _as_bool(name, value)
-                    else:
-                        accepted[name] = _as_float(name, value)
-                        low, high = bounds
-                        if not low <= accepted[name] <= high:
-                            raise DreamSoundError(
-                                f"{name} {accepted[name]:g} is out of range; allowed: {low:g} to {high:g}"
-                            )
-                    live_changes[name] = accepted[name]
-                elif name in DreamParams.field_names():
-                    accepted[name] = param_changes[name] = self._coerce_param(name, value)
+                if name in LIVE_CONTROLS:
+                    live_changes[name] = control_value(name, value)
+                elif name in DREAM_CONTROLS:
+                    param_changes[name] = control_value(name, value)
                 elif name in METRIC_NAMES:
                     raise DreamSoundError(f"{name} is a metric and read-only")
                 else:
@@ -202,6 +150,9 @@ class Controls:
                 if self._validate is not None:
                     self._validate(params)
                 new = dataclasses.replace(new, params=params)
+            # In the order given; dream fields as DreamParams reads them (``"-1"`` -> None).
+            accepted = {name: live_changes[name] if name in live_changes else getattr(new.params, name)
+                        for name in changes}
             self._snapshot = new
             self.fast = self._fast(new)
             listeners = list(self._listeners)
@@ -210,32 +161,9 @@ class Controls:
                 try:
                     listener(name, value)
                 except Exception as err:  # the change is made: a listener's trouble must not undo or hide it
-                    self.metrics_source.last_worker_error = f"listener for {name}: {type(err).__name__}: {err}"
+                    self.metrics_source.listener_errors += 1
+                    self.metrics_source.last_listener_error = f"listener for {name}: {type(err).__name__}: {err}"
         return accepted
-
-    def update(self, **changes: Any) -> dict[str, Any]:
-        """Several changes, each validated and applied in order; returns the accepted values."""
-        return {name: self.set(name, value) for name, value in changes.items()}
-
-    @staticmethod
-    def _coerce_param(name: str, value: Any) -> Any:
-        if name in FLOAT_PARAMS:
-            return _as_float(name, value)
-        if name in INT_PARAMS:
-            return _as_int(name, value)
-        if name == "flip":
-            return _as_bool(name, value)
-        if name == "target_class":
-            if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "auto")):
-                return None
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            if isinstance(value, str) and value.strip().isdigit():
-                return int(value)
-            return value
-        if name == "target_sound":
-            return None if value in (None, "", "none") else value
-        return value
 
     # --- listeners ---------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> Callable[[], None]:

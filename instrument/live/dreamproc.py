@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from instrument.audiofile import fit_length, resample
-from instrument.dream.params import MODES, DreamParams
+from instrument.dream.params import MODES, DreamParams, FunctionKey
 from instrument.errors import DreamSoundError
 from instrument.live.priority import lower_process, lower_this_thread
 from instrument.live.shm import Layout, SharedState, WindowInfo
@@ -197,7 +197,7 @@ class DreamProcess:
         if set(key) <= self.ready_keys:
             return
         t0 = time.monotonic()
-        self.dreamer.step.warm_up(params, *self.shape)
+        self.dreamer.step.warm_up(FunctionKey.of(params), *self.shape)
         self.ready_keys.update(key)
         self.out.send("compiled", description, t0, time.monotonic())
 

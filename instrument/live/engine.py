@@ -17,12 +17,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from instrument.config import Config, load_config
+from instrument.config import Config
 from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
 from instrument.live import devices
@@ -35,7 +34,6 @@ from instrument.live.metrics import Metrics
 from instrument.live.output import GrainPlayer
 from instrument.live.recorder import Recorder
 from instrument.live.ringbuffer import RingBuffer
-from instrument.live.settings import AudioSettings, LiveSettings, RecordSettings
 from instrument.live.shm import Layout, SharedState
 from instrument.live.supervisor import DreamSupervisor
 from instrument.model.layout import NUM_CLASSES, SAMPLE_RATE, WINDOW_SECONDS
@@ -43,28 +41,24 @@ from instrument.model.layout import NUM_CLASSES, SAMPLE_RATE, WINDOW_SECONDS
 Reporter = Callable[[dict[str, Any]], None]
 
 
-@dataclass(frozen=True)
-class LiveConfig:
-    """Everything ``dreamsound run`` needs: the loaded config plus the live sections."""
+CAPTURE_SECONDS = (0.05, 10.0)  # a target sound captured from the live input: shortest, longest
 
-    config: Config = field(default_factory=Config)
-    audio: AudioSettings = field(default_factory=AudioSettings)
-    live: LiveSettings = field(default_factory=LiveSettings)
-    record: RecordSettings = field(default_factory=RecordSettings)
 
-    @classmethod
-    def load(cls, path: str | None = None) -> LiveConfig:
-        config = load_config(path)
-        return cls(
-            config=config,
-            audio=config.extra.get("audio") or AudioSettings(),
-            live=config.extra.get("live") or LiveSettings(),
-            record=config.extra.get("record") or RecordSettings(),
-        )
+def input_ring_frames(rate: int, window: int) -> int:
+    """The input ring: four windows, and room for the longest capture plus a second the writer may claim."""
+    return max(4 * window, 2 * rate, math.ceil((CAPTURE_SECONDS[1] + 1.0) * rate))
 
 
 def log_line(message: str) -> None:
     print(f"dreamsound: {message}", file=sys.stderr, flush=True)
+
+
+def capture_frames(seconds: float, rate: int, ring_frames: int) -> int:
+    """Frames a capture of ``seconds`` takes from a ring of ``ring_frames``: all of them, or a clear error."""
+    frames = int(seconds * rate)
+    if frames > ring_frames - rate:  # input_ring_frames leaves a second for the writer's claim
+        raise DreamSoundError(f"target capture of {seconds:g} s does not fit the input ring ({ring_frames} frames)")
+    return frames
 
 
 class Engine:
@@ -76,7 +70,7 @@ class Engine:
 
     def __init__(
         self,
-        settings: LiveConfig,
+        settings: Config,
         dreamer_factory: Callable[[], Any] | None = None,
         log: Callable[[str], None] = log_line,
     ) -> None:
@@ -85,7 +79,7 @@ class Engine:
         self.metrics = Metrics()
         self.activity = ActivityLog()
         self.controls = Controls(
-            settings.config.dream, settings.live, record=settings.record.enabled, metrics=self.metrics
+            settings.dream, settings.live, record=settings.record.enabled, metrics=self.metrics
         )
         self.controls.set_validator(self.check_params)
         self.dreamer_factory = dreamer_factory
@@ -120,8 +114,7 @@ class Engine:
         before that it is accepted and the dream process reports it if it is unknown.
         """
         target = params.target_class
-        auto = target is None or (isinstance(target, str) and target.strip().lower() in ("auto", "none", "", "-1"))
-        if not auto:
+        if target is not None:  # DreamParams has already read auto, -1 and index strings
             if self.classes is not None:
                 self.classes.lookup(target)
             elif isinstance(target, int) or str(target).strip().isdigit():
@@ -188,7 +181,7 @@ class Engine:
         window = round(WINDOW_SECONDS * rate)
         hop = max(round(window * (1.0 - live.overlap)), (window + 1) // 2)  # fade <= hop at any rate
         max_block = max(8192, audio.blocksize * 4)
-        layout = Layout(input_frames=max(4 * window, 2 * rate), output_frames=2 * window, window=window)
+        layout = Layout(input_frames=input_ring_frames(rate, window), output_frames=2 * window, window=window)
         self.shared = SharedState(layout)
         self.ring = self.shared.input_ring
         self.record_ring = RingBuffer(int(self.settings.record.buffer_seconds * rate), channels=2)
@@ -224,7 +217,7 @@ class Engine:
         """What a (new) dream process starts from: the current parameters and captured sounds."""
         assert self.plan is not None and self.shared is not None
         snap = self.controls.snapshot()
-        cfg, live = self.settings.config, self.settings.live
+        cfg, live = self.settings, self.settings.live
         return DreamSpec(
             shm_name=self.shared.name,
             layout=self.shared.layout,
@@ -372,10 +365,11 @@ class Engine:
         """Take the newest ``seconds`` of input as the target sound ``name`` (then ``set("target_sound", name)``)."""
         if self.callback is None or self.supervisor is None:
             raise DreamSoundError("capturing a target sound needs a running engine")
-        if not 0.05 <= seconds <= 10.0:
-            raise DreamSoundError(f"target capture of {seconds:g} s is out of range; allowed: 0.05 to 10")
+        low, high = CAPTURE_SECONDS
+        if not low <= seconds <= high:
+            raise DreamSoundError(f"target capture of {seconds:g} s is out of range; allowed: {low:g} to {high:g}")
         rate = self.callback.samplerate
-        frames = min(int(seconds * rate), self.ring.capacity // 2)
+        frames = capture_frames(seconds, rate, self.ring.capacity)
         audio = np.zeros(frames, np.float32)
         self.ring.read_latest(audio)
         self._captured[name] = (audio, rate)  # resampled to the model's rate in the dream process

@@ -31,8 +31,9 @@ class Metrics:
         self.xrun_blocks = 0
         self.callback_errors = 0
         self.last_callback_error = ""
-        self.input_peak = 0.0  # max |input| since the last snapshot
-        self.output_peak = 0.0  # max |output| since the last snapshot
+        self.input_peak = 0.0  # max |input| since the last reset the callback has done
+        self.output_peak = 0.0  # max |output| since the last reset the callback has done
+        self.peak_resets_done = 0  # resets the callback has done (it zeroes the peaks, the reader only asks)
         self.limiter_gain = 1.0
         self.nonfinite_blocks = 0
         self.grains = 0  # dreamed windows started at the output
@@ -56,6 +57,11 @@ class Metrics:
         self.last_window_iterations = 0
         self.worker_errors = 0
         self.last_worker_error = ""
+        # Written by whoever changes a control (OSC, command line): a listener that failed after a change.
+        self.listener_errors = 0
+        self.last_listener_error = ""
+        # Written by the reader of snapshots: how many peak resets it has asked for.
+        self.peak_resets_asked = 0
         # Top class of the newest input window and of its dream (-1: none yet).
         self.input_class, self.input_score = -1, 0.0
         self.output_class, self.output_score = -1, 0.0
@@ -170,6 +176,7 @@ class Metrics:
             "cycle_ms_median": round(float(np.median(cycles)) * 1000, 2) if n else None,
             "cycle_ms_p99": round(float(np.percentile(cycles, 99)) * 1000, 2) if n else None,
             "worker_errors": self.worker_errors,
+            "listener_errors": self.listener_errors,
             "input_class": self.input_class,
             "input_score": round(self.input_score, 4),
             "output_class": self.output_class,
@@ -179,10 +186,20 @@ class Metrics:
             "record_error": self.record_error,
             "stream_error": self.stream_error,
         }
-        if reset_peaks:
+        if reset_peaks:  # the callback owns the peaks: it zeroes them before its next block
+            self.peak_resets_asked += 1
+        return snap
+
+    def note_peaks(self, input_peak: float, output_peak: float) -> None:
+        """The callback's one block: reset the peaks if a reader asked, then hold the maxima."""
+        if self.peak_resets_done != self.peak_resets_asked:
+            self.peak_resets_done = self.peak_resets_asked
             self.input_peak = 0.0
             self.output_peak = 0.0
-        return snap
+        if input_peak > self.input_peak:
+            self.input_peak = input_peak
+        if output_peak > self.output_peak:
+            self.output_peak = output_peak
 
 
 METRIC_NAMES = tuple(Metrics().snapshot(reset_peaks=False))

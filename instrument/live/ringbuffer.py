@@ -2,9 +2,11 @@
 
 One writer (the audio callback) appends; any number of readers, in this process
 or another one (over shared memory, see ``shm``), copy frames out by absolute
-position. No locks: the writer stores the frames first and the frame counter
-after them, and a reader checks afterwards that the frames it copied were not
-overwritten meanwhile (a torn read is reported, never returned as good).
+position. No locks: the writer announces the end of the block it is about to
+store (``claimed``), stores the frames, then publishes the frame counter; a reader
+copies only published frames and checks afterwards, against ``claimed``, that the
+writer did not start overwriting them meanwhile (a torn read is reported, never
+returned as good).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ def touched_zeros(shape: int | tuple[int, ...]) -> np.ndarray:
     return array
 
 
+COUNTER_SLOTS = 2  # published frame count, claimed frame count
+
+
 class RingBuffer:
     def __init__(
         self,
@@ -30,7 +35,7 @@ class RingBuffer:
         data: np.ndarray | None = None,
         counter: np.ndarray | None = None,
     ) -> None:
-        """``data`` and ``counter`` (one int64) may be views of shared memory; by default they are private."""
+        """``data`` and ``counter`` (two int64: published, claimed) may be views of shared memory."""
         if capacity < 1 or channels < 1:
             raise ValueError("capacity and channels must be >= 1")
         self.capacity = int(capacity)
@@ -39,9 +44,13 @@ class RingBuffer:
         self.data = touched_zeros(shape) if data is None else data
         if self.data.shape != shape or self.data.dtype != np.float32:
             raise ValueError(f"ring data must be float32 {shape}, got {self.data.dtype} {self.data.shape}")
-        # The absolute number of frames written so far; one aligned int64, so a reader in another process
-        # sees either the old or the new count, never a mix.
-        self._count = np.zeros(1, np.int64) if counter is None else counter
+        # [0]: frames written so far (published after the frames); [1]: frames claimed by the write under way
+        # (published before its frames). Aligned int64s, so a reader in another process sees either the old or
+        # the new count, never a mix.
+        self._count = np.zeros(COUNTER_SLOTS, np.int64) if counter is None else counter
+        if self._count.shape != (COUNTER_SLOTS,) or self._count.dtype != np.int64:
+            shape = self._count.shape
+            raise ValueError(f"ring counter must be int64 ({COUNTER_SLOTS},), got {self._count.dtype} {shape}")
 
     @property
     def written(self) -> int:
@@ -55,6 +64,7 @@ class RingBuffer:
             block = block[n - self.capacity :]
             written += n - self.capacity
             n = self.capacity
+        self._count[1] = written + n  # before the frames: a reader of the frames about to go sees it
         start = written % self.capacity
         first = min(n, self.capacity - start)
         self.data[start : start + first] = block[:first]
@@ -73,8 +83,8 @@ class RingBuffer:
         out[:first] = self.data[begin : begin + first]
         if first < n:
             out[first:] = self.data[: n - first]
-        # The writer may have lapped us while we copied: then the copy is torn.
-        return start >= int(self._count[0]) - self.capacity
+        # The writer may have started overwriting what we copied (it claims before it stores): then it is torn.
+        return start >= int(self._count[1]) - self.capacity
 
     def read_latest(self, out: np.ndarray) -> int:
         """Copy the newest ``len(out)`` frames (zeros before the start); returns the end frame (exclusive)."""

@@ -16,7 +16,7 @@ from multiprocessing import shared_memory
 
 import numpy as np
 
-from instrument.live.ringbuffer import RingBuffer
+from instrument.live.ringbuffer import COUNTER_SLOTS, RingBuffer
 
 ALIGN = 64  # a cache line: counters never share one with samples
 
@@ -32,8 +32,8 @@ class Layout:
 
     def arrays(self) -> list[tuple[str, tuple[int, ...], type]]:
         return [
-            ("input_count", (1,), np.int64),
-            ("output_count", (1,), np.int64),
+            ("input_count", (COUNTER_SLOTS,), np.int64),
+            ("output_count", (COUNTER_SLOTS,), np.int64),
             ("window_seq", (self.slots,), np.int64),
             ("window_meta", (self.slots, 3), np.int64),  # capture_end, dreamed, iterations
             ("input", (self.input_frames,), np.float32),

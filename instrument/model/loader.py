@@ -20,6 +20,7 @@ from instrument.errors import DreamSoundError, WeightsNotFoundError
 from instrument.model.classes import ClassMap
 from instrument.model.weights import DEFAULT_HANDLE, Weights
 from instrument.model.weights.fetch import CLASS_MAP_FILE, WEIGHTS_FILE, default_cache_dir
+from instrument.spec import check_fields, setting
 
 SOURCES = ("auto", "hub", "h5", "tflite")
 ENV_VAR = "DREAMSOUND_YAMNET"
@@ -27,17 +28,22 @@ ENV_VAR = "DREAMSOUND_YAMNET"
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """The ``model:`` section of ``config.yaml``."""
+    """Where YAMNet's weights come from (the README's "Where the weights come from")."""
 
-    source: str = "auto"
-    path: str | None = None
-    class_map: str | None = None
-    hub_handle: str = DEFAULT_HANDLE
-    cache_dir: str | None = None
+    source: str = setting("auto", kind="choice", choices=SOURCES, description="where YAMNet's weights come from",
+                          comment="auto tries yamnet.h5, then yamnet.tflite in the cache (`dreamsound model fetch`),"
+                          " then TF Hub. The environment variable DREAMSOUND_YAMNET overrides this section"
+                          " (a source name, a .h5/.tflite file, a SavedModel directory, or a hub URL).")
+    path: str | None = setting(None, kind="text", nullable=True,
+                               description="a weights file or SavedModel directory (h5/tflite/hub)")
+    class_map: str | None = setting(None, kind="text", nullable=True,
+                                    description="yamnet_class_map.csv; default: beside the weights, then the cache")
+    hub_handle: str = setting(DEFAULT_HANDLE, kind="text", description="the TF Hub model's address")
+    cache_dir: str | None = setting(None, kind="text", nullable=True,
+                                    description="default: $DREAMSOUND_CACHE, else ~/.cache/dreamsound")
 
     def __post_init__(self) -> None:
-        if self.source not in SOURCES:
-            raise DreamSoundError(f"model.source {self.source!r} is not allowed; allowed: {', '.join(SOURCES)}")
+        check_fields(self, "model.")
 
 
 @dataclass

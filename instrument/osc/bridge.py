@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
-from collections import deque
 from typing import Any
 
 from instrument.errors import DreamSoundError
@@ -29,7 +27,6 @@ class LiveInstrument:
         self._captures: set[str] = set()
         self._count = 0
         self._lock = threading.Lock()
-        self._iterations: deque[tuple[float, int]] = deque(maxlen=64)
 
     @property
     def _classes(self) -> Any:
@@ -63,15 +60,6 @@ class LiveInstrument:
     def captured_names(self) -> set[str]:
         return set(self._captures)
 
-    def _rate(self, iterations: int) -> float:
-        """Iterations per second over the last ~2 s (the worker iterates in bursts, one per window)."""
-        now = time.monotonic()
-        self._iterations.append((now, iterations))
-        while len(self._iterations) > 2 and now - self._iterations[0][0] > 2.0:
-            self._iterations.popleft()
-        t0, n0 = self._iterations[0]
-        return round((iterations - n0) / (now - t0), 1) if now > t0 else 0.0
-
     def status(self) -> dict[str, Any]:
         m = self.controls.metrics(reset_peaks=False)  # the engine's own status line resets them
         names = self.engine.classes
@@ -87,7 +75,7 @@ class LiveInstrument:
             "input_class": input_class, "input_score": input_score, "input_name": input_name,
             "output_class": output_class, "output_score": output_score, "output_name": output_name,
             "input_db": _db(m["input_peak"]), "output_db": _db(m["output_peak"]),
-            "iterations_per_second": self._rate(m["iterations"]),
+            "iterations_per_second": round(m["iterations_per_second"], 1),  # the terminal's figure, too
             "iterations_per_window": m["iterations_per_window"],
             "xruns": m["xruns"],
             "latency": m["latency"] if m["latency"] is not None else 0.0,

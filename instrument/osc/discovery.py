@@ -20,7 +20,7 @@ from pythonoscquery.shared.oscquery_spec import OSCQueryAttribute
 
 from instrument.errors import DreamSoundError
 from instrument.osc import namespace as ns
-from instrument.osc.settings import OscSettings
+from instrument.settings import OscSettings
 
 
 def _placeholder(parameter: ns.Parameter, value: Any) -> list[Any]:

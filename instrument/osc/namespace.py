@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from instrument.dream.params import LAYERS, MODES
 from instrument.errors import DreamSoundError
+from instrument.settings import CONTROLS
+from instrument.spec import Spec
 
 PREFIX = "/dream"
 
@@ -59,22 +60,13 @@ class Parameter:
         }[self.kind]
 
 
-PARAMETERS: tuple[Parameter, ...] = (
-    Parameter("mode", "mode", "choice", choices=MODES, description="dream function"),
-    Parameter("layer", "layer", "choice", choices=LAYERS, description="layer whose activation is maximized"),
-    Parameter("threshold", "threshold", "float", 0.0, 1.0, description="hard-cut filter threshold"),
-    Parameter("step", "step", "float", 0.0, 100.0, description="gradient step per iteration"),
-    Parameter("target", "target_class", "class", -1, 520, description="target class (scores/logits)"),
-    Parameter("iterations", "iterations", "int", 0, 10000, description="max iterations per window"),
-    Parameter("power", "power", "float", 0.001, 4.0, description="magnitude power of the filter"),
-    Parameter("flip", "flip", "bool", 0, 1, description="swap the filter's roles"),
-    Parameter("mix", "mix", "float", 0.0, 1.0, description="dry/wet (1 = all dream)"),
-    Parameter("gain", "gain", "float", -60.0, 24.0, description="output gain in dB"),
-    Parameter("ceiling", "ceiling", "float", -40.0, 0.0, description="limiter ceiling in dBFS"),
-    Parameter("freeze", "freeze", "bool", 0, 1, description="hold the input buffer and keep dreaming it"),
-    Parameter("record", "record", "bool", 0, 1, description="rehearsal recording on/off"),
-    Parameter("target_sound", "target_sound", "text", description="a file in the target-sound folder, or none"),
-)
+def _parameter(name: str, spec: Spec) -> Parameter:
+    low, high = (0, 1) if spec.kind == "bool" else (spec.low, spec.high)
+    return Parameter(spec.osc or name, name, spec.kind, low, high, spec.choices, spec.description)
+
+
+# Every control with an OSC address, in the order of the table they are declared in (instrument.settings).
+PARAMETERS: tuple[Parameter, ...] = tuple(_parameter(name, spec) for name, spec in CONTROLS.items() if spec.osc)
 BY_PATH = {p.path: p for p in PARAMETERS}
 
 
@@ -158,11 +150,11 @@ def parse(parameter: Parameter, args: Sequence[Any]) -> Any:
         return parameter.choices[int(index)]
     if parameter.kind == "class":
         if isinstance(value, str):
-            return None if value.strip().lower() in ("auto", "none", "-1", "") else value
+            return value  # auto, -1, an index or a name: DreamParams reads it (class_target)
         index = _number(value)
         if not index.is_integer():
             raise DreamSoundError(f"expects a class index, got {value!r}")
-        return None if index == -1 else int(index)
+        return int(index)
     if parameter.kind == "text":
         if not isinstance(value, str):
             raise DreamSoundError(f"expects a name (symbol), got {value!r}")

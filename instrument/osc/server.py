@@ -30,8 +30,8 @@ from pythonosc.osc_packet import OscPacket
 from instrument.errors import DreamSoundError
 from instrument.osc import namespace as ns
 from instrument.osc.presets import PresetStore
-from instrument.osc.settings import OscSettings
 from instrument.osc.wire import message
+from instrument.settings import OscSettings
 
 MAX_CLIENTS = 16
 MAX_CLASS_MATCHES = 521

@@ -7,7 +7,7 @@ from typing import Any
 from instrument.osc.bridge import LiveInstrument
 from instrument.osc.discovery import Discovery
 from instrument.osc.server import OscServer
-from instrument.osc.settings import OscSettings
+from instrument.settings import OscSettings
 
 
 class OscService:

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
+from instrument.settings import CONTROLS, LIVE_CONTROLS
 
-LIVE_NAMES = ("mix", "gain", "ceiling", "freeze")
 IGNORED_NAMES = ("record",)  # logged, but nothing to replay
-KNOWN_NAMES = (*DreamParams.field_names(), *LIVE_NAMES, *IGNORED_NAMES)
+LIVE_NAMES = tuple(name for name in LIVE_CONTROLS if name not in IGNORED_NAMES)  # mix, gain, ceiling, freeze
+KNOWN_NAMES = tuple(CONTROLS)  # every control the live run can log
 
 
 @dataclass(frozen=True)

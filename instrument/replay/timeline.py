@@ -14,19 +14,16 @@ doubles it).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from instrument.dream.params import MAX_ITERATIONS, DreamParams
 from instrument.errors import DreamSoundError
 from instrument.replay.log import IGNORED_NAMES, LIVE_NAMES, Change, TakeLog
+from instrument.settings import CONTROLS, control_default, control_value
 
 STUDIO_ITERATIONS = 40  # the replay's default iterations per region: more than a live CPU affords
-LIVE_DEFAULTS: dict[str, Any] = {"mix": 1.0, "gain": 0.0, "ceiling": -1.0, "freeze": False}
-LIVE_RANGES = {"mix": (0.0, 1.0), "gain": (-60.0, 24.0), "ceiling": (-40.0, 0.0)}
-_FLOATS = ("threshold", "step", "power")
-_INTS = ("iterations", "filter_fft", "filter_hop")
+LIVE_DEFAULTS: dict[str, Any] = {name: control_default(name) for name in LIVE_NAMES}
 
 
 @dataclass(frozen=True)
@@ -49,44 +46,9 @@ class Timeline:
 
 def coerce(name: str, value: Any) -> Any:
     """A logged or ``--set`` value as the instrument takes it; ``DreamSoundError`` if it would refuse it."""
-    if isinstance(value, str) and name not in ("mode", "layer", "target_class", "target_sound"):
-        text = value.strip().lower()
-        if name in ("flip", "freeze"):
-            if text not in ("true", "false", "on", "off", "1", "0", "yes", "no"):
-                raise DreamSoundError(f"{name} {value!r} must be true or false")
-            return text in ("true", "on", "1", "yes")
-        try:
-            value = float(value)
-        except ValueError:
-            raise DreamSoundError(f"{name} {value!r} must be a number") from None
-    if name in ("flip", "freeze"):
-        if isinstance(value, (bool, int)) and value in (0, 1):
-            return bool(value)
-        raise DreamSoundError(f"{name} {value!r} must be true or false")
-    if name in _INTS:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        return value
-    if name in _FLOATS or name in LIVE_RANGES:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise DreamSoundError(f"{name} {value!r} must be a finite number")
-        value = float(value)
-        if name in LIVE_RANGES:
-            low, high = LIVE_RANGES[name]
-            if not low <= value <= high:
-                raise DreamSoundError(f"{name} {value:g} is out of range; allowed: {low:g} to {high:g}")
-        return value
-    if name == "target_class":
-        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "auto")):
-            return None
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
-        return value
-    if name == "target_sound":
-        return None if value in (None, "", "none") else value
-    return value
+    if name not in CONTROLS:
+        raise DreamSoundError(f"unknown parameter {name!r}; parameters: {', '.join(CONTROLS)}")
+    return control_value(name, value)
 
 
 def build(

@@ -72,10 +72,10 @@ class JackServer:
 
 
 def live_config(**audio_changes):
-    """A LiveConfig for the JACK server: 48 kHz, block 256, plus changes to the audio section."""
-    from instrument.live.engine import LiveConfig
+    """A Config for the JACK server: 48 kHz, block 256, plus changes to the audio section."""
+    from instrument.config import Config
 
-    settings = LiveConfig()
+    settings = Config()
     audio = dataclasses.replace(settings.audio, **{"samplerate": RATE, "blocksize": BLOCK, **audio_changes})
     return dataclasses.replace(settings, audio=audio)
 

@@ -11,7 +11,7 @@ from instrument.config import defaults_as_dict, load_config
 from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
 from instrument.live.controls import Controls, LiveSnapshot
-from instrument.live.settings import AudioSettings, LiveSettings, RecordSettings
+from instrument.settings import AudioSettings, LiveSettings, RecordSettings
 
 
 def test_set_validates_coerces_and_returns_the_accepted_value() -> None:
@@ -109,9 +109,9 @@ def test_config_sections_load_from_yaml(tmp_path) -> None:
         encoding="utf-8",
     )
     config = load_config(path)
-    assert config.extra["audio"] == AudioSettings(samplerate=44100, blocksize=128, input_channels=(1, 2))
-    assert config.extra["live"].mix == 0.5 and config.extra["live"].ceiling == -3
-    assert config.extra["record"] == RecordSettings(dir="takes")
+    assert config.audio == AudioSettings(samplerate=44100, blocksize=128, input_channels=(1, 2))
+    assert config.live.mix == 0.5 and config.live.ceiling == -3
+    assert config.record == RecordSettings(dir="takes")
     defaults = defaults_as_dict()
     assert defaults["audio"]["blocksize"] == 256 and defaults["live"]["ceiling"] == -1.0
 
@@ -119,7 +119,7 @@ def test_config_sections_load_from_yaml(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("audio:\n  blocksize: 7\n", "audio.blocksize 7 must be a whole number from 16 to 8192"),
+        ("audio:\n  blocksize: 7\n", "audio.blocksize 7 is out of range; allowed: 16 to 8192"),
         ("audio:\n  samplerate: fast\n", "audio.samplerate 'fast'"),
         ("audio:\n  input_channels: [0]\n", "audio.input_channels"),
         ("live:\n  overlap: 0.8\n", "live.overlap 0.8 is out of range; allowed: 0.05 to 0.5"),
@@ -178,7 +178,7 @@ def test_the_documented_yaml_defaults_are_the_built_in_defaults(tmp_path) -> Non
     path = tmp_path / "config.yaml"
     path.write_text(LIVE_YAML, encoding="utf-8")
     config = load_config(path)
-    assert config.extra["audio"] == AudioSettings() and config.extra["live"] == LiveSettings()
+    assert config.audio == AudioSettings() and config.live == LiveSettings()
 
 
 def test_iterations_per_second_does_not_depend_on_who_reads_it_or_how_often() -> None:
@@ -194,3 +194,23 @@ def test_iterations_per_second_does_not_depend_on_who_reads_it_or_how_often() ->
     rates += [m.snapshot(reset_peaks=False)["iterations_per_second"] for _ in range(5)]
     assert rates == [pytest.approx(40 / RATE_WINDOW)] * 10
     assert m.iterations_per_second(now=time.monotonic() + RATE_WINDOW + 0.1) == 0.0
+
+
+def test_osc_status_and_the_terminal_report_the_same_iterations_per_second() -> None:
+    import time
+    from types import SimpleNamespace
+
+    from instrument.cli.live_commands import status_text
+    from instrument.osc.bridge import LiveInstrument
+
+    controls = Controls()
+    m = controls.metrics_source
+    m.worker_started = time.monotonic() - 10.0
+    for _ in range(37):
+        m.add_iteration(0.005)
+    # The bridge needs only the engine's controls and class names (none: the model is still loading).
+    bridge = LiveInstrument(SimpleNamespace(controls=controls, classes=None))
+    osc = bridge.status()["iterations_per_second"]
+    terminal = controls.metrics(reset_peaks=False)
+    assert osc == pytest.approx(terminal["iterations_per_second"], abs=0.05) and osc > 0
+    assert f"{terminal['iterations_per_second']:.0f} it/s" in status_text({**terminal, "engine_state": "dreaming"})

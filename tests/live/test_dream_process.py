@@ -17,9 +17,8 @@ import soundfile as sf
 
 from instrument.live.dreamproc import compile_order, function_key
 from instrument.live.engine import Engine
-from instrument.live.settings import LiveSettings
 from instrument.osc.service import OscService
-from instrument.osc.settings import OscSettings
+from instrument.settings import LiveSettings, OscSettings
 
 from .livehelpers import RATE, REPO, SPEECH_AND_CAT, fake, live_config, need, sine
 from .test_engine_jack import READY_TIMEOUT, start_ready

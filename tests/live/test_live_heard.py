@@ -18,8 +18,8 @@ import soundfile as sf
 from instrument.audiofile import resample
 from instrument.dream.listen import class_track
 from instrument.live.engine import Engine
-from instrument.live.settings import LiveSettings
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES, WINDOW_SECONDS
+from instrument.settings import LiveSettings
 
 from .livehelpers import RATE, SPEECH_AND_CAT, live_config, need
 from .test_engine_jack import start_ready, xruns_since_ready

@@ -26,7 +26,7 @@ from pythonosc.osc_packet import OscPacket
 
 from instrument.live.engine import Engine
 from instrument.osc.service import OscService
-from instrument.osc.settings import OscSettings
+from instrument.settings import OscSettings
 
 from .livehelpers import REPO, SPEECH_AND_CAT, live_config, need, popen_cli
 
@@ -335,7 +335,7 @@ def test_real_pure_data_drives_the_instrument_with_the_patch(playing):
     assert "FEEDBACK: threshold 0.42" in log
     assert "FEEDBACK: status rate" in log
     # Leave the instrument as other tests expect it.
-    engine.controls.update(mode="filter_add", target_class=None)
+    engine.controls.set_many({"mode": "filter_add", "target_class": None})
     audio_untouched(engine)
 
 

@@ -12,7 +12,7 @@ from instrument.live.controls import Controls
 from instrument.live.metrics import Metrics
 from instrument.live.output import GrainPlayer, Limiter, crossfade_envelope
 from instrument.live.ringbuffer import RingBuffer
-from instrument.live.settings import LiveSettings
+from instrument.settings import LiveSettings
 
 
 def test_ring_buffer_wraps_and_reads_by_absolute_frame() -> None:

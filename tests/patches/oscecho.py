@@ -30,9 +30,9 @@ PD_PROBLEMS = re.compile(
 )
 
 
-def load_script(name: str) -> ModuleType:
-    """Import ``patches/NAME.py`` (the patches folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"dreamsound_patches_{name}", PATCHES / f"{name}.py")
+def load_script(name: str, folder: Path = PATCHES) -> ModuleType:
+    """Import ``patches/NAME.py`` (the patches folder is not a package), or NAME.py in ``folder``."""
+    spec = importlib.util.spec_from_file_location(f"dreamsound_{folder.name}_{name}", folder / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -9,7 +9,7 @@ import pytest
 from oscecho import PATCHES, load_script
 
 from instrument.osc import namespace as ns
-from instrument.osc.settings import OscSettings
+from instrument.settings import OscSettings
 
 MAXPAT = PATCHES / "dreamsound.maxpat"
 REPLY_PATHS = (

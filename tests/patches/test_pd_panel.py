@@ -185,6 +185,11 @@ def test_inlet_messages_become_dream_addresses(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("script", ["build_pd", "build_maxpat", "reference", "render_maxpat", "screenshot_pd"])
+@pytest.mark.parametrize("script", ["build_pd", "build_maxpat", "reference"])
 def test_patch_scripts_import(script: str) -> None:
     assert load_script(script).__doc__
+
+
+@pytest.mark.parametrize("script", ["render_maxpat", "screenshot_pd", "write_config_yaml"])
+def test_picture_and_config_tools_import(script: str) -> None:
+    assert load_script(script, PATCHES.parent / "tools").__doc__

@@ -3,7 +3,8 @@
 Every reader returns the same thing: ``Weights``, a dict from ``layer1/conv``,
 ``layerN/depthwise``, ``layerN/pointwise`` and ``logits`` to ``(kernel, bias)``
 float32 arrays in TensorFlow layout with batch norm folded in, which is what
-``instrument.model.network.YamNet`` takes. ``resolve`` picks the source.
+``instrument.model.network.YamNet`` takes. ``instrument.model.loader.load_yamnet`` picks the source (in the
+order the README gives) and reads it with ``h5``, ``hub`` or ``tflite`` here.
 """
 
 from __future__ import annotations

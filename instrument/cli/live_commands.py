@@ -8,9 +8,10 @@ import json
 import sys
 from typing import Any
 
+from instrument.cli.common import add_setting_options, config_from
+from instrument.config import Config
 from instrument.errors import DreamSoundError
-from instrument.live import settings as _settings  # noqa: F401  (registers the config sections)
-from instrument.osc import settings as _osc_settings  # noqa: F401  (registers the osc: section)
+from instrument.settings import AudioSettings
 
 
 def register(subparsers: Any) -> None:
@@ -22,16 +23,14 @@ def register(subparsers: Any) -> None:
     )
     run.add_argument("--input-device", metavar="D", help="input device name (or part of one) or index")
     run.add_argument("--output-device", metavar="D", help="output device name (or part of one) or index")
-    run.add_argument("--samplerate", metavar="SR", type=int, help="device sample rate (default: the device's)")
-    run.add_argument("--blocksize", metavar="N", type=int, help="frames per audio callback (default 256)")
+    add_setting_options(run, AudioSettings, {"samplerate": "SR", "blocksize": "N"})
     run.add_argument(
         "--channels",
         metavar="LIST",
         help="input channels to use, 1-based, comma-separated, mixed down (default: all); output goes to every"
         " output channel",
     )
-    run.add_argument("--output-channels", metavar="N", type=int, help="output channels to open (default: all)")
-    run.add_argument("--input-file", metavar="F", help="play this audio file into the engine instead of the microphone")
+    add_setting_options(run, AudioSettings, {"output_channels": "N", "input_file": "F"})
     run.add_argument("--loop", action="store_true", default=None, help="loop --input-file")
     run.add_argument("--record", metavar="DIR", help="record the dry input, the output and a parameter log into DIR")
     run.add_argument("--headless", action="store_true", help="no live status line: periodic log lines instead")
@@ -56,10 +55,8 @@ def _channels(text: str | None) -> tuple[int, ...] | None:
     return values
 
 
-def build_settings(args: argparse.Namespace) -> Any:  # LiveConfig
-    from instrument.live.engine import LiveConfig
-
-    settings = LiveConfig.load(getattr(args, "config", None))
+def build_settings(args: argparse.Namespace) -> Config:
+    settings = config_from(args)
     audio_changes = {
         "input_device": _device(args.input_device),
         "output_device": _device(args.output_device),
@@ -106,11 +103,9 @@ def status_text(m: dict[str, Any]) -> str:
     )
 
 
-def _osc(args: argparse.Namespace, settings: Any, engine: Any) -> tuple[list[Any], Any]:
+def _osc(args: argparse.Namespace, settings: Config, engine: Any) -> tuple[list[Any], Any]:
     """The OSC surface to run beside the engine (none with --no-osc or osc.enabled: false)."""
-    from instrument.osc.settings import OscSettings
-
-    osc = settings.config.extra.get("osc") or OscSettings()
+    osc = settings.osc
     if args.osc_port is not None:
         osc = dataclasses.replace(osc, port=args.osc_port)
     if args.no_osc or not osc.enabled:

@@ -5,7 +5,7 @@ runs as an abstraction in a throw-away parent patch, connected to the real
 ``OscServer`` (real ``Controls``; a stand-in instrument supplies class names and
 status), and sends a few messages so every display shows something:
 
-    .venv/bin/python patches/screenshot_pd.py
+    .venv/bin/python tools/screenshot_pd.py
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+REPO = Path(__file__).resolve().parent.parent
+HERE = REPO / "patches"  # the panel and its picture
 sys.path.insert(0, str(REPO))
 OUT = HERE / "dreamsound-pd.png"
 CLASS_MAP = Path(os.environ.get("DREAMSOUND_SHARED", REPO.parent / "shared")) / "models" / "yamnet_class_map.csv"
@@ -93,7 +93,7 @@ def wait_for(predicate, what: str, timeout: float = 20.0):
 
 def main() -> None:
     from instrument.osc.server import OscServer
-    from instrument.osc.settings import OscSettings
+    from instrument.settings import OscSettings
 
     for tool in ("Xvfb", "pd", "import", "xdotool", "convert"):
         if not shutil.which(tool):

@@ -1,6 +1,6 @@
 """Draw a Max patcher's boxes and patch cords from its JSON (no Max needed): ``patches/dreamsound-max.png``.
 
-    .venv/bin/python patches/render_maxpat.py [PATCH.maxpat [OUT.png]]
+    .venv/bin/python tools/render_maxpat.py [PATCH.maxpat [OUT.png]]
 
 Boxes sit at their ``patching_rect``; inlets and outlets are spread across the
 box's width as Max draws them; cords run from outlet to inlet.
@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 from PIL import Image
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "patches"  # the patch and its picture
 PORT_W = 7.0
 
 FILL = {

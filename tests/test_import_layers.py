@@ -1,0 +1,86 @@
+"""Layers only import downward: read every module of ``instrument/`` with ``ast`` (no import is run).
+
+    errors <- spec, audiofile <- model <- dream <- settings <- config <- live, replay <- osc <- cli
+
+A package may import its own modules and any lower layer, never a higher one nor a sibling in its own
+layer (``live`` and ``replay`` know nothing of each other). Imports inside functions count too: a lazy
+import upward is still an upward dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "instrument"
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"errors"}),
+    frozenset({"spec", "audiofile"}),
+    frozenset({"model"}),
+    frozenset({"dream"}),
+    frozenset({"settings"}),
+    frozenset({"config"}),
+    frozenset({"live", "replay"}),
+    frozenset({"osc"}),
+    frozenset({"cli"}),
+)
+RANK = {unit: rank for rank, layer in enumerate(LAYERS) for unit in layer}
+
+
+def unit_of(module: str) -> str | None:
+    """``instrument.live.engine`` -> ``live``; ``instrument`` itself -> None."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "instrument" else None
+
+
+def _is_module(name: str) -> bool:
+    return (PACKAGE / name).is_dir() or (PACKAGE / f"{name}.py").is_file()
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "instrument":  # from instrument import x: a module, or a name of the root
+                found += [(node.lineno, f"instrument.{alias.name}" if _is_module(alias.name) else "instrument")
+                          for alias in node.names]
+            else:
+                found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+    return [(line, name) for line, name in found if name == "instrument" or name.startswith("instrument.")]
+
+
+def module_units() -> dict[Path, str]:
+    units = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        if relative == Path("__init__.py"):
+            continue  # the root only prepares TensorFlow's environment (instrument.model.runtime) and the version
+        units[path] = relative.parts[0].removesuffix(".py")
+    return units
+
+
+def test_every_module_of_the_package_has_a_layer():
+    missing = {unit for unit in module_units().values() if unit not in RANK}
+    assert not missing, f"add {sorted(missing)} to LAYERS in this test (and to the README's Layout)"
+
+
+def test_layers_only_import_downward():
+    wrong = []
+    for path, unit in module_units().items():
+        for line, name in imports(path):
+            target = unit_of(name)
+            if name == "instrument" or target == unit:
+                continue
+            if target is None or target not in RANK or RANK[target] >= RANK[unit]:
+                wrong.append(f"{path.relative_to(PACKAGE.parent)}:{line} ({unit}) imports {name} ({target})")
+    assert not wrong, "imports upward or sideways:\n" + "\n".join(wrong)
+
+
+def test_the_checker_sees_an_upward_import(tmp_path):
+    # The rule can fail: a live module importing the OSC layer is reported.
+    source = tmp_path / "engine.py"
+    source.write_text("def f():\n    from instrument.osc.namespace import PARAMETERS\n", encoding="utf-8")
+    (line, name), = imports(source)
+    assert (line, unit_of(name)) == (2, "osc") and RANK["osc"] > RANK["live"]
