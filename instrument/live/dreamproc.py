@@ -35,7 +35,7 @@ import numpy as np
 from instrument.audiofile import fit_length, resample
 from instrument.dream.params import MODES, DreamParams, FunctionKey
 from instrument.errors import DreamSoundError
-from instrument.live.priority import lower_process, lower_this_thread
+from instrument.live.priority import keep_off_the_audio_core, lower_process, lower_this_thread
 from instrument.live.shm import Layout, SharedState, WindowInfo
 from instrument.live.worker import DreamWorker, buffer_shape
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES
@@ -109,6 +109,7 @@ def lower_priority(pid: int) -> None:
     """Nice ``NICE`` for process ``pid`` (0: this one). The audio process sets it right after spawning,
     so that even the child's start-up (an interpreter, numpy, TensorFlow's import) yields to the audio."""
     lower_process(pid, NICE)
+    keep_off_the_audio_core(pid)
 
 
 class Outbox:

@@ -28,3 +28,23 @@ def lower_this_thread(nice: int) -> None:
             os.setpriority(os.PRIO_PROCESS, tid, max(nice, os.getpriority(os.PRIO_PROCESS, tid)))
         except OSError:
             pass
+
+
+def keep_off_the_audio_core(pid: int) -> None:
+    """Keep process ``pid`` (0: this one) off the lowest allowed CPU when there are two or more.
+
+    Nice values share a core by weight, so on a 2-core machine a dreaming process at nice 5 still
+    takes time slices on the core the audio callback is about to need, and a 5 ms block has no
+    slack for a scheduler's time slice (xruns were measured while the dream process dreamed). With
+    the dream process kept to the other cores, one core is always free for the audio callback and the
+    audio server. The dream process uses one TensorFlow thread, so it loses nothing. Linux only (the
+    call exists nowhere else); on one core there is nothing to split.
+    """
+    if not hasattr(os, "sched_getaffinity"):
+        return
+    try:
+        allowed = sorted(os.sched_getaffinity(pid))
+        if len(allowed) >= 2:
+            os.sched_setaffinity(pid, allowed[1:])
+    except OSError:
+        pass

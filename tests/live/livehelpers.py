@@ -183,3 +183,15 @@ class JackCapture:
         self.client.deactivate()
         self.client.close()
         return self.buffer[: self.pos]
+
+
+def xrun_allowance(seconds: float) -> int:
+    """Xruns a real-time test tolerates over ``seconds`` of audio on a shared 2-core host.
+
+    Whether a 5 ms block is ever late there depends on what else the machine runs (these servers run
+    without real-time scheduling), so a test that demands zero measures the host, not the code. Tests
+    bound the rate loosely (a systematic fault, such as the model in the audio process, costs hundreds);
+    the zero-xrun target is the soak benchmark's (benchmarks/live_soak.py), which names each xrun's time
+    and what ran then.
+    """
+    return 1 + int(seconds / 2.0)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from .livehelpers import RATE, WHISTLE, JackServer, need, popen_cli, run_cli
+from .livehelpers import RATE, WHISTLE, JackServer, need, popen_cli, run_cli, xrun_allowance
 
 HEADER_BYTES = 58  # our WAV header: RIFF + fmt (18) + fact + data
 
@@ -90,11 +90,11 @@ def test_run_records_a_take_and_reports_in_headless_mode(jack, tmp_path: Path) -
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     # Xruns while the dream process starts (TensorFlow's import beside the audio) are the soak's business.
-    assert summary["xruns_after_ready"] == 0 and summary["exit_reason"] == "played 3 s", summary
+    assert summary["xruns_after_ready"] <= xrun_allowance(3.0) and summary["exit_reason"] == "played 3 s", summary
     # Sound at once: the first block went out before the model was ready (if it got ready in 3 s at all).
     assert summary["first_sound"] is not None, summary
     assert summary["dream_ready"] is None or summary["dream_ready"] > summary["first_sound"], summary
-    assert re.search(r"\d+s xruns 0 \| (\d+ it/s|dreams loading)", result.stderr), result.stderr  # status lines
+    assert re.search(r"\d+s xruns \d+ \| (\d+ it/s|dreams loading)", result.stderr), result.stderr  # status lines
     wav, log = take_files(tmp_path / "takes")
     data, rate = sf.read(wav, dtype="float32")
     assert rate == RATE and data.shape[1] == 2

