@@ -40,11 +40,10 @@ def keep_off_the_audio_core(pid: int) -> None:
     audio server. The dream process uses one TensorFlow thread, so it loses nothing. Linux only (the
     call exists nowhere else); on one core there is nothing to split.
     """
-    if not hasattr(os, "sched_getaffinity"):
-        return
-    try:
-        allowed = sorted(os.sched_getaffinity(pid))
-        if len(allowed) >= 2:
-            os.sched_setaffinity(pid, allowed[1:])
-    except OSError:
-        pass
+    if hasattr(os, "sched_getaffinity") and hasattr(os, "sched_setaffinity"):
+        try:
+            allowed = sorted(os.sched_getaffinity(pid))
+            if len(allowed) >= 2:
+                os.sched_setaffinity(pid, allowed[1:])
+        except OSError:
+            pass
