@@ -68,22 +68,11 @@ def build(
         if name in IGNORED_NAMES or name in overrides:
             continue
         try:
-            if name in LIVE_NAMES:
-                live[name] = coerce(name, value)
-            else:
-                candidate = params.replace(**{name: coerce(name, value)})
-                if check:
-                    check(candidate)
-                params = candidate
+            params = _with_value(params, live, name, value, check)
         except (DreamSoundError, TypeError, ValueError) as err:
             problems.append(f"{_where(log, log.start_line)}: start value of {name}: {err}; skipped")
     for name, value in overrides.items():
-        if name in LIVE_NAMES:
-            live[name] = coerce(name, value)
-        else:
-            params = params.replace(**{name: coerce(name, value)})
-            if check:
-                check(params)
+        params = _with_value(params, live, name, value, check)
     live_start_iterations = params.iterations
     automation: dict[str, list[tuple[int, Any]]] = {name: [(0, value)] for name, value in live.items()}
     bounds: list[tuple[int, DreamParams, int | None, dict[str, Any]]] = [(0, params, None, {})]
@@ -118,6 +107,17 @@ def build(
             p = p.replace(iterations=_scaled(p.iterations, live_start_iterations, iterations))
         segments.append(Segment(start, end, p, line, changed))
     return Timeline(segments, automation, problems)
+
+
+def _with_value(params: DreamParams, live: dict[str, Any], name: str, value: Any, check) -> DreamParams:
+    """``value`` for ``name``: into ``live`` for a live control, else a checked new ``params`` (raises if refused)."""
+    if name in LIVE_NAMES:
+        live[name] = coerce(name, value)
+        return params
+    candidate = params.replace(**{name: coerce(name, value)})
+    if check:
+        check(candidate)
+    return candidate
 
 
 def _by_frame(changes: list[Change]) -> list[list[Change]]:
