@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -159,39 +158,48 @@ def read_log(path) -> list[dict]:
 
 
 class JackCapture:
-    """A JACK client recording what the engine sends to the server (its ``PortAudio:out_0`` port)."""
+    """What the engine sends to the server (its ``PortAudio:out_0`` port), recorded by a JACK client in
+    its own process (``tests/live/jack_capture.py``): in this process its callback would wait for the
+    GIL beside the engine's, and its lateness would count as the engine's xruns."""
 
     def __init__(self, seconds: float, source: str = "PortAudio:out_0") -> None:
-        import jack
+        import tempfile
 
-        self.buffer = np.empty(int(seconds * RATE), np.float32)
-        self.buffer.fill(0.0)  # touch the pages now, not in the JACK thread
-        self.pos = 0
-        self.client = jack.Client(f"capture-{uuid.uuid4().hex[:6]}", no_start_server=True)
-        self.port = self.client.inports.register("in")
-        self.client.set_process_callback(self._process)
-        self.client.activate()
-        self.client.connect(source, self.port)
-
-    def _process(self, frames: int) -> None:
-        n = min(frames, self.buffer.size - self.pos)
-        if n > 0:
-            self.buffer[self.pos : self.pos + n] = self.port.get_array()[:n]
-            self.pos += n
+        self._dir = tempfile.TemporaryDirectory()
+        self._path = Path(self._dir.name) / "capture.npy"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.live.jack_capture", source, str(seconds), str(self._path)],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()  # blocks until connected (or the child failed)
+        if line.strip() != "ready":
+            self.proc.kill()
+            pytest.fail(f"the JACK capture client did not start (exit {self.proc.wait()})", pytrace=False)
 
     def close(self) -> np.ndarray:
-        self.client.deactivate()
-        self.client.close()
-        return self.buffer[: self.pos]
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        code = self.proc.wait(30)
+        assert code == 0, f"the JACK capture client exited with {code}"
+        audio = np.load(self._path)
+        self._dir.cleanup()
+        return audio
 
 
 def xrun_allowance(seconds: float) -> int:
     """Xruns a real-time test tolerates over ``seconds`` of audio on a shared 2-core host.
 
     Whether a 5 ms block is ever late there depends on what else the machine runs (these servers run
-    without real-time scheduling), so a test that demands zero measures the host, not the code. Tests
-    bound the rate loosely (a systematic fault, such as the model in the audio process, costs hundreds);
-    the zero-xrun target is the soak benchmark's (benchmarks/live_soak.py), which names each xrun's time
-    and what ran then.
+    without real-time guarantees, on virtual CPUs that other guests share), so a test that demands zero
+    measures the host, not the code. Measured once the dream process dreams, 4 s of the real-recording
+    test: 0-1 xruns on the 2-core AVX-512 development host (also with a busy loop on the audio core),
+    4 on a 2-core AVX2 CI host. Tests bound the rate loosely: about one block in 200, a systematic fault
+    (the model, a lock held by slow code or a disk write in the audio process) costs one or more per
+    window or per block. The zero-xrun target is the soak benchmark's (benchmarks/live_soak.py), which
+    names each xrun's time and what ran then.
     """
-    return 1 + int(seconds / 2.0)
+    return 2 + int(seconds)
