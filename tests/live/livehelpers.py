@@ -55,9 +55,10 @@ class JackServer:
         )
         ready = subprocess.run(["jack_wait", "-w", "-t", "15"], env=self.env, capture_output=True, text=True)
         if ready.returncode != 0 or self.proc.poll() is not None:
-            self.stop()
             self.log.seek(0)
-            pytest.fail(f"jackd did not start: {ready.stdout}{ready.stderr}\n{self.log.read()}", pytrace=False)
+            said = self.log.read()
+            self.stop()
+            pytest.fail(f"jackd did not start: {ready.stdout}{ready.stderr}\n{said}", pytrace=False)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
