@@ -46,12 +46,12 @@ def config_from(args: argparse.Namespace) -> Config:
 
 
 def load_dreamer(config: Config):  # -> Dreamer (imports TensorFlow)
-    from instrument.dream.dreamer import Dreamer
-    from instrument.model.loader import load_yamnet
-    from instrument.model.runtime import configure_tensorflow
+    from instrument.model.native_log import quiet_start_up
 
-    device = configure_tensorflow(config.engine.threads, config.engine.device)
-    return Dreamer(load_yamnet(config.model), device)
+    with quiet_start_up():
+        from instrument.dream.dreamer import load_dreamer as load
+
+        return load(config.model, config.engine.threads, config.engine.device)
 
 
 def note(message: str) -> None:

@@ -41,7 +41,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _windows(path: str) -> tuple[np.ndarray, list[float], bool]:
     from instrument.audiofile import read_audio, resample, to_mono
-    from instrument.model.frontend import SAMPLE_RATE, WINDOW_SAMPLES
+    from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES  # no TensorFlow before load_dreamer
 
     data, rate = read_audio(path)
     signal = resample(to_mono(data), rate, SAMPLE_RATE)

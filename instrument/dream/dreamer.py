@@ -17,7 +17,7 @@ from instrument.dream.params import DreamParams
 from instrument.dream.step import DreamStep, StepResult
 from instrument.errors import DreamSoundError
 from instrument.model.frontend import SAMPLE_RATE, WINDOW_SAMPLES
-from instrument.model.loader import LoadedModel
+from instrument.model.loader import LoadedModel, ModelSettings
 
 
 class Dreamer:
@@ -107,3 +107,12 @@ class Dreamer:
         return [
             {"index": int(i), "name": self.classes[int(i)].name, "score": round(float(scores[i]), 6)} for i in order
         ]
+
+
+def load_dreamer(model: ModelSettings, threads: int = 1, device: str = "auto") -> Dreamer:
+    """TensorFlow's threads and device set, YAMNet loaded as ``model`` says, a Dreamer on it."""
+    from instrument.model.loader import load_yamnet
+    from instrument.model.runtime import configure_tensorflow
+
+    placed = configure_tensorflow(threads, device)
+    return Dreamer(load_yamnet(model), placed)

@@ -39,6 +39,7 @@ from instrument.live.priority import keep_off_the_audio_core, lower_process, low
 from instrument.live.shm import Layout, SharedState, WindowInfo
 from instrument.live.worker import DreamWorker, buffer_shape
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES
+from instrument.model.native_log import quiet_start_up
 
 MAX_CONSECUTIVE_ERRORS = 5  # then the process exits and the supervisor starts a fresh one
 NICE = 5  # the audio process (and the audio server) come first when the CPU is short
@@ -67,14 +68,9 @@ class DreamSpec:
 
 def load_model_dreamer(spec: DreamSpec) -> Any:
     """The real Dreamer: TensorFlow configured, YAMNet loaded."""
-    from instrument.model.runtime import configure_tensorflow
+    from instrument.dream.dreamer import load_dreamer
 
-    device = configure_tensorflow(spec.threads, spec.device)
-    from instrument.dream.dreamer import Dreamer
-    from instrument.model.loader import load_yamnet
-
-    loaded = load_yamnet(spec.model)
-    return Dreamer(loaded, device)
+    return load_dreamer(spec.model, spec.threads, spec.device)
 
 
 def function_key(params: Any) -> tuple[tuple, tuple]:
@@ -258,19 +254,20 @@ class DreamProcess:
         t0 = time.monotonic()
         self.shared = SharedState(spec.layout, spec.shm_name)
         try:
-            self.dreamer = spec.factory() if spec.factory is not None else load_model_dreamer(spec)
-            if hasattr(self.dreamer, "classes"):
-                self.out.send("classes", self.dreamer.classes)
-            for name, (audio, rate) in spec.targets.items():
-                self.apply(("target", name, audio, rate))
-            params = self.wanted[0]
-            if hasattr(self.dreamer, "check"):
-                self.dreamer.check(params)
-            loaded = time.monotonic()
-            self.compiles = hasattr(self.dreamer, "step")
-            order = compile_order(params, spec.precompile, spec.precompile_layers)
-            if self.compiles:
-                self._compile(order[0], "first")
+            with quiet_start_up():  # TensorFlow's import, first run and compile: its chatter off stage
+                self.dreamer = spec.factory() if spec.factory is not None else load_model_dreamer(spec)
+                if hasattr(self.dreamer, "classes"):
+                    self.out.send("classes", self.dreamer.classes)
+                for name, (audio, rate) in spec.targets.items():
+                    self.apply(("target", name, audio, rate))
+                params = self.wanted[0]
+                if hasattr(self.dreamer, "check"):
+                    self.dreamer.check(params)
+                loaded = time.monotonic()
+                self.compiles = hasattr(self.dreamer, "step")
+                order = compile_order(params, spec.precompile, spec.precompile_layers)
+                if self.compiles:
+                    self._compile(order[0], "first")
         except DreamSoundError as err:  # weights missing, a bad setting: the message says what to do
             self.out.send("fatal", str(err))
             return

@@ -8,5 +8,6 @@ Imports only ``instrument.errors``, ``instrument.spec`` and ``instrument.audiofi
 - ``classes``   the class map and lookups by index, name or part of a name
 - ``loader``    which source the weights come from (``ModelSettings``, the ``model:`` section)
 - ``runtime``   TensorFlow threads and device
+- ``native_log`` TensorFlow's start-up notices kept off the terminal, everything else passed through
 - ``weights``   readers for hub, h5 and tflite weights, and ``model fetch``
 """

@@ -1,4 +1,4 @@
-"""How TensorFlow runs here: threads, quiet logs, and the device (GPU when one is seen)."""
+"""How TensorFlow runs here: threads, log level, oneDNN, and the device (GPU when one is seen)."""
 
 from __future__ import annotations
 

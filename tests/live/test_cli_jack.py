@@ -14,6 +14,8 @@ from pathlib import Path
 
 import soundfile as sf
 
+from instrument.model.native_log import is_noise
+
 from .livehelpers import RATE, WHISTLE, JackServer, need, popen_cli, run_cli, xrun_allowance
 
 HEADER_BYTES = 58  # our WAV header: RIFF + fmt (18) + fact + data
@@ -95,6 +97,8 @@ def test_run_records_a_take_and_reports_in_headless_mode(jack, tmp_path: Path) -
     assert summary["first_sound"] is not None, summary
     assert summary["dream_ready"] is None or summary["dream_ready"] > summary["first_sound"], summary
     assert re.search(r"\d+s xruns \d+ \| (\d+ it/s|dreams loading)", result.stderr), result.stderr  # status lines
+    # TensorFlow's start-up notices (oneDNN, CUDA, XNNPACK) stay off the performer's terminal.
+    assert not any(is_noise(line.encode()) for line in result.stderr.splitlines()), result.stderr
     wav, log = take_files(tmp_path / "takes")
     data, rate = sf.read(wav, dtype="float32")
     assert rate == RATE and data.shape[1] == 2
