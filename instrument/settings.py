@@ -198,7 +198,8 @@ class OscSettings:
     enabled: bool = setting(True, kind="bool", description="the OSC control surface (--no-osc turns it off)")
     host: str = setting("127.0.0.1", kind="any", description="listen here",
                         comment="0.0.0.0 or a LAN address only when you mean it")
-    port: int = setting(9000, kind="int", low=0, high=65535, description="--osc-port")
+    port: int = setting(9000, kind="int", low=0, high=65535,
+                       description="the UDP port OSC messages are sent to (--osc-port)")
     feedback_port: int = setting(9001, kind="int", low=1, high=65535,
                                  description="replies also go to this port on the sender's host",
                                  comment="Max: [udpreceive 9001]")

@@ -223,3 +223,36 @@ def test_every_command_accepts_config_after_it():
         assert any("--config" in action.option_strings for action in sub._actions), path
     assert parser.parse_args(["run", "--config", "live.yaml", "--headless"]).config == "live.yaml"
     assert parser.parse_args(["--config", "live.yaml", "run"]).config == "live.yaml"
+
+
+def test_run_options_that_mirror_settings_take_their_help_from_them_and_land_in_them(tmp_path):
+    import argparse
+
+    from instrument.cli.common import option_help
+    from instrument.cli.live_commands import build_settings
+    from instrument.cli.main import build_parser
+    from instrument.settings import AudioSettings, LiveSettings, OscSettings
+    from instrument.spec import specs
+
+    parser = build_parser()
+    (run,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    options = {flag: action for action in run.choices["run"]._actions for flag in action.option_strings}
+    mirrored = {
+        "--input-device": specs(AudioSettings)["input_device"], "--loop": specs(AudioSettings)["input_loop"],
+        "--blocksize": specs(AudioSettings)["blocksize"], "--headless": specs(LiveSettings)["headless"],
+        "--duration": specs(LiveSettings)["duration"], "--osc-port": specs(OscSettings)["port"],
+    }
+    for flag, spec in mirrored.items():
+        assert options[flag].help == option_help(spec, flag), flag
+        assert flag not in options[flag].help, flag  # its own flag is not named again
+    config = tmp_path / "live.yaml"
+    config.write_text("audio: {blocksize: 512}\nlive: {duration: 30}\nosc: {port: 9300}\n", encoding="utf-8")
+    settings = build_settings(parser.parse_args(
+        ["run", "--config", str(config), "--loop", "--headless", "--input-device", "3", "--osc-port", "9100"]
+    ))
+    assert settings.audio.input_loop and settings.live.headless and settings.audio.input_device == 3
+    assert settings.osc.port == 9100 and settings.osc.enabled
+    assert settings.audio.blocksize == 512 and settings.live.duration == 30  # not given: the file's value stays
+    assert not build_settings(parser.parse_args(["run", "--no-osc"])).osc.enabled
+    with pytest.raises(DreamSoundError, match=r"live\.duration 0 is out of range"):
+        build_settings(parser.parse_args(["run", "--duration", "0"]))

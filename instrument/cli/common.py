@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from instrument.config import Config, load_config
@@ -12,8 +13,9 @@ from instrument.spec import Spec, specs
 _TYPES = {"float": float, "int": int}
 
 
-def option_help(spec: Spec) -> str:
-    """A setting's description and what it allows, for ``--help``."""
+def option_help(spec: Spec, flag: str = "") -> str:
+    """A setting's description and what it allows, for ``--help`` (in the command line's words:
+    its own ``--flag`` is not named again)."""
     if spec.kind in ("bool", "text", "any"):
         allowed = ""
     elif spec.kind == "choice" and len(spec.choices) > 6:
@@ -22,23 +24,31 @@ def option_help(spec: Spec) -> str:
         allowed = "a class index, name, part of a name, or auto"
     else:
         allowed = spec.allowed.removesuffix(" or null")  # on the command line: not given
-    return f"{spec.description} ({allowed})" if allowed else spec.description
+    text = spec.description.replace(f" ({flag})", "") if flag else spec.description
+    return f"{text} ({allowed})" if allowed else text
 
 
-def add_setting_options(parser: Any, cls: type, names: dict[str, str]) -> None:
+def add_setting_options(parser: Any, cls: type, names: dict[str, str], flags: dict[str, str] | None = None) -> None:
     """``--name`` options mirroring the fields ``names`` (field -> metavar) of a settings dataclass.
 
-    Type and help come from the field's one description (``instrument.spec``); each option's default is None
-    (not given: the config's value stays).
+    Type and help come from the field's one description (``instrument.spec``); ``flags`` renames an option
+    where the command line has a shorter word (``input_loop`` -> ``--loop``). Each option's destination is
+    the field's name and its default None (not given: the config's value stays); ``given`` collects them.
     """
     declared = specs(cls)
     for name, metavar in names.items():
         spec = declared[name]
-        flag = "--" + name.replace("_", "-")
+        flag = (flags or {}).get(name) or "--" + name.replace("_", "-")
         if spec.kind == "bool":
-            parser.add_argument(flag, action="store_true", default=None, help=option_help(spec))
+            parser.add_argument(flag, dest=name, action="store_true", default=None, help=option_help(spec, flag))
         else:
-            parser.add_argument(flag, type=_TYPES.get(spec.kind, str), metavar=metavar, help=option_help(spec))
+            kind = _TYPES.get(spec.kind, str)
+            parser.add_argument(flag, dest=name, type=kind, metavar=metavar, help=option_help(spec, flag))
+
+
+def given(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
+    """The options among ``names`` (field names) that the command line gave, as field -> value."""
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
 def config_from(args: argparse.Namespace) -> Config:

@@ -8,10 +8,17 @@ import json
 import sys
 from typing import Any
 
-from instrument.cli.common import add_setting_options, config_from
+from instrument.cli.common import add_setting_options, config_from, given
 from instrument.config import Config
 from instrument.errors import DreamSoundError
-from instrument.settings import AudioSettings
+from instrument.settings import AudioSettings, LiveSettings, OscSettings
+
+# The run options that mirror config settings (field -> metavar); help and type come from the settings.
+AUDIO_OPTIONS = {
+    "input_device": "D", "output_device": "D", "samplerate": "SR", "blocksize": "N",
+    "output_channels": "N", "input_file": "F", "input_loop": "",
+}
+LIVE_OPTIONS = {"headless": "", "duration": "S"}
 
 
 def register(subparsers: Any) -> None:
@@ -19,25 +26,20 @@ def register(subparsers: Any) -> None:
         "run",
         help="play the live instrument (microphone or --input-file -> dream -> speakers)",
         description="Play DreamSound live: input -> YAMNet dream worker -> output. Every option can also be set in"
-        " config.yaml (sections audio:, live:, record:).",
+        " config.yaml (sections audio:, live:, record:, osc:).",
     )
-    run.add_argument("--input-device", metavar="D", help="input device name (or part of one) or index")
-    run.add_argument("--output-device", metavar="D", help="output device name (or part of one) or index")
-    add_setting_options(run, AudioSettings, {"samplerate": "SR", "blocksize": "N"})
+    add_setting_options(run, AudioSettings, AUDIO_OPTIONS, {"input_loop": "--loop"})
     run.add_argument(
         "--channels",
         metavar="LIST",
         help="input channels to use, 1-based, comma-separated, mixed down (default: all); output goes to every"
         " output channel",
     )
-    add_setting_options(run, AudioSettings, {"output_channels": "N", "input_file": "F"})
-    run.add_argument("--loop", action="store_true", default=None, help="loop --input-file")
     run.add_argument("--record", metavar="DIR", help="record the dry input, the output and a parameter log into DIR")
-    run.add_argument("--headless", action="store_true", help="no live status line: periodic log lines instead")
-    run.add_argument("--duration", metavar="S", type=float, help="stop cleanly after S seconds")
+    add_setting_options(run, LiveSettings, LIVE_OPTIONS)
     run.add_argument("--preset", metavar="N", type=int, help="start with preset N (osc.presets_file)")
-    run.add_argument("--osc-port", metavar="PORT", type=int, help="OSC port (default osc.port, 9000)")
-    run.add_argument("--no-osc", action="store_true", help="no OSC control surface")
+    add_setting_options(run, OscSettings, {"port": "PORT"}, {"port": "--osc-port"})
+    run.add_argument("--no-osc", action="store_true", help="no OSC control surface (osc.enabled: false)")
     run.set_defaults(handler=run_command)
 
     devices = subparsers.add_parser("devices", help="list the audio devices PortAudio sees")
@@ -56,29 +58,28 @@ def _channels(text: str | None) -> tuple[int, ...] | None:
 
 
 def build_settings(args: argparse.Namespace) -> Config:
+    """The config file's settings with what the command line gave on top (checked as the file's are)."""
     settings = config_from(args)
-    audio_changes = {
-        "input_device": _device(args.input_device),
-        "output_device": _device(args.output_device),
-        "samplerate": args.samplerate,
-        "blocksize": args.blocksize,
-        "input_channels": _channels(args.channels),
-        "output_channels": args.output_channels,
-        "input_file": args.input_file,
-        "input_loop": args.loop,
-    }
-    audio = dataclasses.replace(settings.audio, **{k: v for k, v in audio_changes.items() if v is not None})
+    audio_changes = given(args, AUDIO_OPTIONS)
+    for name in ("input_device", "output_device"):
+        if name in audio_changes:
+            audio_changes[name] = _device(audio_changes[name])
+    channels = _channels(args.channels)
+    if channels is not None:
+        audio_changes["input_channels"] = channels
     record = settings.record
     if args.record:
         record = dataclasses.replace(record, dir=args.record, enabled=True)
-    if args.duration is not None and not args.duration > 0:
-        raise DreamSoundError(f"--duration {args.duration:g} must be more than 0 seconds")
-    live = settings.live
-    if args.duration is not None:
-        live = dataclasses.replace(live, duration=args.duration)
-    if args.headless:
-        live = dataclasses.replace(live, headless=True)
-    return dataclasses.replace(settings, audio=audio, record=record, live=live)
+    osc = dataclasses.replace(settings.osc, **given(args, ["port"]))
+    if args.no_osc:
+        osc = dataclasses.replace(osc, enabled=False)
+    return dataclasses.replace(
+        settings,
+        audio=dataclasses.replace(settings.audio, **audio_changes),
+        live=dataclasses.replace(settings.live, **given(args, LIVE_OPTIONS)),
+        record=record,
+        osc=osc,
+    )
 
 
 def _device(value: str | None) -> str | int | None:
@@ -103,16 +104,13 @@ def status_text(m: dict[str, Any]) -> str:
     )
 
 
-def _osc(args: argparse.Namespace, settings: Config, engine: Any) -> tuple[list[Any], Any]:
+def _osc(settings: Config, engine: Any) -> list[Any]:
     """The OSC surface to run beside the engine (none with --no-osc or osc.enabled: false)."""
-    osc = settings.osc
-    if args.osc_port is not None:
-        osc = dataclasses.replace(osc, port=args.osc_port)
-    if args.no_osc or not osc.enabled:
-        return [], osc
+    if not settings.osc.enabled:
+        return []
     from instrument.osc.service import OscService
 
-    return [OscService(engine, osc)], osc
+    return [OscService(engine, settings.osc)]
 
 
 def _preset_loader(number: int | None, osc: Any):
@@ -136,8 +134,8 @@ def run_command(args: argparse.Namespace) -> int:
 
     settings = build_settings(args)
     engine = Engine(settings)
-    services, osc = _osc(args, settings, engine)
-    on_ready = _preset_loader(args.preset, osc)
+    services = _osc(settings, engine)
+    on_ready = _preset_loader(args.preset, settings.osc)
     headless = settings.live.headless
     duration = settings.live.duration
     tty = sys.stderr.isatty() and not headless
