@@ -94,10 +94,11 @@ def check_number(name: str, value: object, low: float, high: float) -> None:
 
 
 def check_integer(name: str, value: object, low: float, high: float) -> None:
+    low, high = int(low), int(high)  # whole numbers in full: a seed's 4294967295, not 4.29497e+09
     if isinstance(value, bool) or not isinstance(value, int):
-        raise DreamSoundError(f"{name} {value!r} must be a whole number from {low:g} to {high:g}")
+        raise DreamSoundError(f"{name} {value!r} must be a whole number from {low} to {high}")
     if not low <= value <= high:
-        raise DreamSoundError(f"{name} {value} is out of range; allowed: {low:g} to {high:g}")
+        raise DreamSoundError(f"{name} {value} is out of range; allowed: {low} to {high}")
 
 
 def check_bool(name: str, value: object) -> None:

@@ -256,3 +256,10 @@ def test_run_options_that_mirror_settings_take_their_help_from_them_and_land_in_
     assert not build_settings(parser.parse_args(["run", "--no-osc"])).osc.enabled
     with pytest.raises(DreamSoundError, match=r"live\.duration 0 is out of range"):
         build_settings(parser.parse_args(["run", "--duration", "0"]))
+
+
+@pytest.mark.parametrize("command", ["render", "replay"])
+def test_seed_on_the_command_line_is_checked_as_in_the_config_file(cli, tmp_path, command):
+    code, _, err = cli(command, str(WHISTLE), str(tmp_path / "out.wav"), "--seed", "-3")
+    assert code == 2 and "render.seed -3 is out of range; allowed: 0 to 4294967295" in err, err
+    assert not (tmp_path / "out.wav").exists()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
-from instrument.cli.common import add_setting_options, config_from, load_dreamer
+from instrument.cli.common import add_setting_options, config_from, given, load_dreamer
 from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
+from instrument.settings import RenderSettings
 
 # The dream settings a render takes on the command line (field -> metavar); the rest come from dream: in the config.
 RENDER_OPTIONS = {"mode": "MODE", "layer": "LAYER", "iterations": "N", "threshold": "T", "step": "S",
@@ -21,7 +23,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("input", metavar="IN")
     p.add_argument("output", metavar="OUT", help="output audio file (same rate, channels and length as IN)")
     add_setting_options(p, DreamParams, RENDER_OPTIONS)
-    p.add_argument("--seed", type=int, metavar="N", help="random seed of the window offsets (default render.seed)")
+    add_setting_options(p, RenderSettings, {"seed": "N"})
     p.add_argument(
         "--plot", metavar="DIR",
         help="write into DIR the paper-style spectrograms (OUT-MODE-LAYER.png) and the class track (OUT-classes.png)",
@@ -43,7 +45,7 @@ def render_file(args: argparse.Namespace) -> int:
 
     config = config_from(args)
     params = _params(args, config.dream)
-    seed = config.render.seed if args.seed is None else args.seed
+    seed = dataclasses.replace(config.render, **given(args, ["seed"])).seed  # checked as in the file
     if seed < 0:
         raise DreamSoundError(f"--seed {seed} must be a whole number >= 0")
     if args.target_sound and not Path(args.target_sound).is_file():

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from instrument.cli.common import config_from, load_dreamer, note
+from instrument.cli.common import add_setting_options, config_from, given, load_dreamer, note
 from instrument.errors import DreamSoundError
 from instrument.replay.timeline import STUDIO_ITERATIONS
+from instrument.settings import RenderSettings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -37,7 +39,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--set", action="append", default=[], metavar="NAME=VALUE",
         help="hold a parameter at VALUE for the whole take (repeatable), e.g. --set step=0.02 --set mix=1",
     )
-    p.add_argument("--seed", type=int, metavar="N", help="random seed of the window offsets (default render.seed)")
+    add_setting_options(p, RenderSettings, {"seed": "N"})
     p.add_argument("--json", action="store_true", help="print the regions, classes and time taken as JSON")
     p.add_argument("--plot", metavar="DIR", help="write DIR/OUT-classes.png: the class track with the changes marked")
     p.set_defaults(handler=replay_take)
@@ -72,7 +74,7 @@ def replay_take(args: argparse.Namespace) -> int:
     overrides = parse_sets(args.set)
     if args.iterations < 0:
         raise DreamSoundError(f"--iterations {args.iterations} must be a whole number >= 0")
-    seed = config.render.seed if args.seed is None else args.seed
+    seed = dataclasses.replace(config.render, **given(args, ["seed"])).seed  # checked as in the file
     if seed < 0:
         raise DreamSoundError(f"--seed {seed} must be a whole number >= 0")
     out_path = Path(args.output)
