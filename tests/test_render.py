@@ -147,7 +147,7 @@ def test_plot_writes_the_paper_figures_and_the_class_track(cli, tmp_path, loaded
         (["--threshold", "2"], "threshold 2 is out of range; allowed: 0 to 1"),
         (["--step", "-0.5"], "step -0.5 is out of range"),
         (["--iterations", "-1"], "iterations -1 is out of range"),
-        (["--seed", "-3"], "--seed -3 must be a whole number >= 0"),
+        (["--seed", "-3"], "render.seed -3 is out of range; allowed: 0 to 4294967295"),
         (["--mode", "target"], "mode 'target' needs a target sound"),
         (["--mode", "target", "--target-sound", "/nonexistent.wav"], "no such file"),
     ],

@@ -46,8 +46,6 @@ def render_file(args: argparse.Namespace) -> int:
     config = config_from(args)
     params = _params(args, config.dream)
     seed = dataclasses.replace(config.render, **given(args, ["seed"])).seed  # checked as in the file
-    if seed < 0:
-        raise DreamSoundError(f"--seed {seed} must be a whole number >= 0")
     if args.target_sound and not Path(args.target_sound).is_file():
         raise DreamSoundError(f"--target-sound {args.target_sound}: no such file")
     out_path = Path(args.output)

@@ -75,8 +75,6 @@ def replay_take(args: argparse.Namespace) -> int:
     if args.iterations < 0:
         raise DreamSoundError(f"--iterations {args.iterations} must be a whole number >= 0")
     seed = dataclasses.replace(config.render, **given(args, ["seed"])).seed  # checked as in the file
-    if seed < 0:
-        raise DreamSoundError(f"--seed {seed} must be a whole number >= 0")
     out_path = Path(args.output)
     if not out_path.parent.is_dir():
         raise DreamSoundError(f"cannot write {out_path}: directory {out_path.parent} does not exist")
