@@ -131,6 +131,14 @@ class LiveSettings:
     worker_budget: float = setting(0.8, kind="float", low=0.1, high=1.0,
                                    description="share of the hop the worker has to dream a window",
                                    comment="latency ~ worker_budget x 0.49 s")
+    # What holds the dream at any framing (README "What you hear"): each hop the worker continues a buffer
+    # of `context` windows (the newest plus older, already dreamed context) and every iteration takes its
+    # loss over windows at fresh random offsets, `coverage` of them over each sample. More of either holds
+    # the dream better and costs time per iteration (fewer iterations per window).
+    context: float = setting(1.5, kind="float", low=1.0, high=4.0, unit="windows",
+                             description="length of the buffer the worker dreams on, in windows")
+    coverage: float = setting(2.0, kind="float", low=1.0, high=8.0,
+                              description="windows over each sample per iteration, at jittered offsets")
     mix: float = setting(1.0, kind="float", low=0.0, high=1.0, osc="mix", live=True,
                          description="dry/wet (1 = all dream)", comment="0 = dry only, 1 = dreamed only")
     gain: float = setting(0.0, kind="float", low=-60.0, high=24.0, unit="dB", osc="gain", live=True,

@@ -37,7 +37,7 @@ from instrument.dream.params import MODES, DreamParams, FunctionKey
 from instrument.errors import DreamSoundError
 from instrument.live.priority import keep_off_the_audio_core, lower_process, lower_this_thread
 from instrument.live.shm import Layout, SharedState, WindowInfo
-from instrument.live.worker import DreamWorker, buffer_shape
+from instrument.live.worker import CONTEXT, COVERAGE, DreamWorker, buffer_shape
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES
 from instrument.model.native_log import quiet_start_up
 
@@ -57,6 +57,8 @@ class DreamSpec:
     block: int
     params: DreamParams
     freeze: bool = False
+    context: float = CONTEXT  # live.context: the worker's buffer, in windows
+    coverage: float = COVERAGE  # live.coverage: windows over each sample per iteration
     factory: Callable[[], Any] | None = None  # builds the dreamer; None: YAMNet from ``model``
     model: Any = None  # instrument.model.loader.ModelSettings
     threads: int = 1
@@ -133,7 +135,7 @@ class DreamProcess:
         self.wanted: tuple[DreamParams, bool] = (spec.params, spec.freeze)
         self.active: tuple[DreamParams, bool] = self.wanted  # what is dreamed now (compiled)
         self.ready_keys: set[tuple] = set()  # compiled parts (``function_key``'s gradient and mode keys)
-        self.shape = buffer_shape(spec.samplerate)  # (N, K) of the worker's buffers
+        self.shape = buffer_shape(spec.samplerate, spec.context, spec.coverage)  # (N, K) of the worker's buffers
         self.compiles = False
         self.loaded = threading.Event()
         self._pending: list[tuple] = []  # messages that need the dreamer, received while it loads
@@ -301,6 +303,8 @@ class DreamProcess:
             hop=spec.hop,
             budget=spec.budget,
             block=spec.block,
+            context=spec.context,
+            coverage=spec.coverage,
             halt=self.halt,
         )
         errors = 0

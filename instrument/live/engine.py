@@ -224,6 +224,8 @@ class Engine:
             samplerate=self.plan.samplerate,
             hop=self._hop,
             budget=live.worker_budget,
+            context=live.context,
+            coverage=live.coverage,
             block=self.settings.audio.blocksize,
             params=snap.params,
             freeze=snap.freeze,

@@ -42,9 +42,10 @@ from instrument.dream.params import DreamParams
 from instrument.live.ringbuffer import RingBuffer
 from instrument.live.shm import WindowInfo
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES
+from instrument.settings import LiveSettings
 
-CONTEXT = 1.5  # buffer length in windows: the newest window plus half a window of older, already dreamed, context
-COVERAGE = 2.0  # windows over every sample per iteration (K = window_count(N, COVERAGE): 4 at 1.5 windows)
+CONTEXT = LiveSettings.context  # buffer length in windows (live.context; 1.5: the newest plus half a window)
+COVERAGE = LiveSettings.coverage  # windows over every sample per iteration (live.coverage; K = 4 at 1.5 windows)
 SEAM_SECONDS = 0.05  # crossfade from the carried dream into fresh input
 RESAMPLE_PAD = 64  # 16 kHz samples resampled beyond both ends of what is kept (soxr's edges stay outside)
 HANDOFF_SECONDS = 0.005  # pipe message + copy into a grain slot in the audio process

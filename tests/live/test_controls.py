@@ -150,6 +150,8 @@ audio:
 live:
   overlap: 0.5
   worker_budget: 0.8
+  context: 1.5
+  coverage: 2.0
   mix: 1.0
   gain: 0.0
   ceiling: -1.0

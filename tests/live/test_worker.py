@@ -9,11 +9,12 @@ import inspect
 import numpy as np
 import pytest
 
+from instrument.dream.buffer import window_count
 from instrument.dream.params import DreamParams
 from instrument.live.output import crossfade_envelope
 from instrument.live.ringbuffer import RingBuffer
 from instrument.live.worker import DreamWorker, publish_margin
-from instrument.model.layout import SAMPLE_RATE, WINDOW_SECONDS
+from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES, WINDOW_SECONDS
 
 
 class Clock:
@@ -53,7 +54,7 @@ class Rig:
 
     def __init__(
         self, rate: int = 48000, iterations: int = 2, seconds: float = 0.03, add: float = 0.0,
-        budget: float = 0.5, block: int = 256, freq: float = 3000.0,
+        budget: float = 0.5, block: int = 256, freq: float = 3000.0, context: float = 1.5, coverage: float = 2.0,
     ) -> None:
         self.rate = rate
         self.clock = Clock()
@@ -78,6 +79,8 @@ class Rig:
             hop=hop,
             budget=budget,
             block=block,
+            context=context,
+            coverage=coverage,
             seed=0,
             clock=self.clock,
         )
@@ -221,3 +224,15 @@ def test_a_worker_that_fell_behind_dreams_the_newest_input_afresh() -> None:
     boundary = rig.hop()
     assert now - rig.worker.hop < boundary - rig.worker.lead <= now  # the newest grain start, not the next one
     assert rig.reports[-1].carried == 0
+
+
+@pytest.mark.parametrize(("context", "coverage"), [(1.5, 2.0), (2.5, 3.0), (1.0, 1.0)])
+def test_the_buffer_and_its_windows_follow_live_context_and_coverage(context: float, coverage: float) -> None:
+    rig = Rig(context=context, coverage=coverage)
+    rig.hop()
+    length = rig.dreamer.inputs[0].size
+    assert abs(length - context * WINDOW_SAMPLES) < 3, length  # on the 16 kHz / 48 kHz grid
+    for offsets in rig.dreamer.offsets:
+        assert offsets.size == window_count(length, coverage)
+        assert offsets.min() >= 0 and offsets.max() <= length - WINDOW_SAMPLES
+    assert window_count(length, coverage) >= coverage * length / WINDOW_SAMPLES - 1e-9
