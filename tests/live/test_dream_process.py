@@ -118,13 +118,15 @@ def test_a_killed_dream_process_costs_no_sound_and_is_restarted(jack, tmp_path) 
     played = take[max(0, frame_at_kill - RATE) : -int(0.1 * RATE), 1]
     rms = np.sqrt(np.convolve(played**2, np.ones(480) / 480, mode="valid"))
     assert played.size > 2 * RATE and rms.min() > 0.25, f"a gap in the output: rms down to {rms.min():.3f}"
-    # No xrun from the kill itself (until the restart begins after its 0.5 s back-off) nor once the new
-    # process dreams. The new interpreter's start-up beside the audio is the soak's business, as at the start.
+    # No xruns from the kill itself (until the restart begins after its 0.5 s back-off) nor once the new
+    # process dreams, beyond what a shared host costs anyway (one in those 0.4 s: a fault here, such as the
+    # audio process waiting on the dead pipe, is a run of them or a gap). The new interpreter's start-up
+    # beside the audio is the soak's business, as at the start.
     xrun_frames = engine.metrics.xrun_frames[: min(m["xruns"], 64)]
     at_kill = (xrun_frames >= frame_at_kill) & (xrun_frames < frame_at_kill + int(0.4 * RATE))
     after_restart = np.count_nonzero(xrun_frames >= frame_at_restart)
     allowed = xrun_allowance((m["frames"] - frame_at_restart) / RATE)
-    assert not np.any(at_kill) and after_restart <= allowed, (xrun_frames, frame_at_kill, m)
+    assert np.count_nonzero(at_kill) <= 1 and after_restart <= allowed, (xrun_frames, frame_at_kill, m)
     assert m["callback_errors"] == 0, m
 
 
