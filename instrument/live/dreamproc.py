@@ -68,13 +68,6 @@ class DreamSpec:
     targets: dict[str, tuple[np.ndarray, int]] = field(default_factory=dict)  # captured sounds to restore
 
 
-def load_model_dreamer(spec: DreamSpec) -> Any:
-    """The real Dreamer: TensorFlow configured, YAMNet loaded."""
-    from instrument.dream.dreamer import load_dreamer
-
-    return load_dreamer(spec.model, spec.threads, spec.device)
-
-
 def function_key(params: Any) -> tuple[tuple, tuple]:
     """What an iteration with ``params`` needs compiled: the layer's gradient and the mode's function."""
     return ("gradient", params.layer), ("mode", params.mode, bool(params.flip), params.filter_fft, params.filter_hop)
@@ -257,7 +250,12 @@ class DreamProcess:
         self.shared = SharedState(spec.layout, spec.shm_name)
         try:
             with quiet_start_up():  # TensorFlow's import, first run and compile: its chatter off stage
-                self.dreamer = spec.factory() if spec.factory is not None else load_model_dreamer(spec)
+                if spec.factory is not None:
+                    self.dreamer = spec.factory()
+                else:
+                    from instrument.dream.dreamer import load_dreamer  # TensorFlow: only in this process
+
+                    self.dreamer = load_dreamer(spec.model, spec.threads, spec.device)
                 if hasattr(self.dreamer, "classes"):
                     self.out.send("classes", self.dreamer.classes)
                 for name, (audio, rate) in spec.targets.items():
