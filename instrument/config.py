@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,9 @@ from instrument.settings import AudioSettings, EngineSettings, LiveSettings, Osc
 from instrument.spec import Spec, specs
 
 ENV_CONFIG = "DREAMSOUND_CONFIG"
+ENV_DATA = "DREAMSOUND_DATA"
+# The settings that name a file or folder the instrument writes or looks in, by section.
+FILE_SETTINGS: dict[str, tuple[str, ...]] = {"record": ("dir",), "osc": ("presets_file", "target_sound_dir")}
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ def _build(section: str, cls: type, values: Any, origin: str) -> Any:
 
 def load_config(path: str | Path | None = None) -> Config:
     """Defaults, overridden by ``path`` (or ``$DREAMSOUND_CONFIG``) when given."""
-    path = path or os.environ.get(ENV_CONFIG)
+    path = config_path(path)
     raw: dict[str, Any] = {}
     origin = "built-in defaults"
     if path:
@@ -80,6 +84,44 @@ def load_config(path: str | Path | None = None) -> Config:
         if key not in SECTIONS:
             raise DreamSoundError(f"{origin}: unknown section {key!r}; allowed: {', '.join(SECTIONS)}")
     return Config(**{name: _build(name, cls, raw.get(name), origin) for name, cls in SECTIONS.items()})
+
+
+def user_data_dir() -> Path:
+    """The per-user folder for takes, presets and target sounds when no config file is given:
+    ``$DREAMSOUND_DATA``, else the platform's data folder (``$XDG_DATA_HOME/dreamsound`` or
+    ``~/.local/share/dreamsound``; ``~/Library/Application Support/DreamSound`` on macOS;
+    ``%APPDATA%\\DreamSound`` on Windows)."""
+    if os.environ.get(ENV_DATA):
+        return Path(os.environ[ENV_DATA]).expanduser()
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "DreamSound"
+    if sys.platform == "win32" and os.environ.get("APPDATA"):
+        return Path(os.environ["APPDATA"]) / "DreamSound"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "dreamsound"
+
+
+def config_path(path: str | Path | None = None) -> Path | None:
+    """The config file in use: ``path``, else ``$DREAMSOUND_CONFIG``, else none (built-in defaults)."""
+    path = path or os.environ.get(ENV_CONFIG)
+    return Path(path) if path else None
+
+
+def place_files(config: Config, path: str | Path | None = None) -> Config:
+    """``config`` with its relative file locations (``FILE_SETTINGS``) made absolute: under the config
+    file's folder when there is one (a piece's folder holds its config, takes, presets and sounds),
+    else under ``user_data_dir()``; never the current directory, which changes with where a command
+    was started. ``~`` is expanded; absolute paths stay."""
+    file = config_path(path)
+    base = file.resolve().parent if file is not None else user_data_dir()
+    sections = {}
+    for section, names in FILE_SETTINGS.items():
+        values = getattr(config, section)
+        changes = {}
+        for name in names:
+            value = Path(getattr(values, name)).expanduser()
+            changes[name] = str(value if value.is_absolute() else base / value)
+        sections[section] = dataclasses.replace(values, **changes)
+    return dataclasses.replace(config, **sections)
 
 
 def defaults_as_dict() -> dict[str, dict[str, Any]]:

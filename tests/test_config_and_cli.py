@@ -63,7 +63,7 @@ def test_short_file_is_padded_and_said_so(cli, tmp_path, loaded):
     [
         (lambda p: p.write_bytes(b"RIFF nonsense"), "cannot read audio file"),
         (lambda p: sf.write(p, np.zeros((0, 1), np.float32), 16000), "is empty"),
-        (lambda p: None, "cannot read audio file"),
+        (lambda p: None, "in.wav: no such file"),
     ],
 )
 def test_unreadable_or_empty_audio_is_a_clear_error(cli, tmp_path, make, message, loaded):

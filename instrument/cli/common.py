@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
-from instrument.config import Config, load_config
+from instrument.config import Config, config_path, load_config, place_files
 from instrument.spec import Spec, specs
 
 _TYPES = {"float": float, "int": int}
@@ -51,8 +52,15 @@ def given(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
+def config_file(args: argparse.Namespace) -> Path | None:
+    """The config file a command reads (``--config`` or ``$DREAMSOUND_CONFIG``), or None."""
+    return config_path(getattr(args, "config", None))
+
+
 def config_from(args: argparse.Namespace) -> Config:
-    return load_config(getattr(args, "config", None))
+    """The command's settings; file locations under the config file's folder or the user data folder."""
+    path = config_file(args)
+    return place_files(load_config(path), path)
 
 
 def load_dreamer(config: Config):  # -> Dreamer (imports TensorFlow)

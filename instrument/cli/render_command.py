@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from instrument.cli.common import add_setting_options, config_from, given, load_dreamer
+from instrument.cli.common import add_setting_options, config_file, config_from, given, load_dreamer
 from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
 from instrument.settings import RenderSettings
@@ -41,7 +41,7 @@ def render_file(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from instrument.audiofile import read_audio, write_audio_atomic
+    from instrument.audiofile import check_output, read_audio, write_audio_atomic
 
     config = config_from(args)
     params = _params(args, config.dream)
@@ -49,6 +49,7 @@ def render_file(args: argparse.Namespace) -> int:
     if args.target_sound and not Path(args.target_sound).is_file():
         raise DreamSoundError(f"--target-sound {args.target_sound}: no such file")
     out_path = Path(args.output)
+    check_output(out_path, [args.input, params.target_sound, config_file(args)])
     if not out_path.parent.is_dir():
         raise DreamSoundError(f"cannot write {out_path}: directory {out_path.parent} does not exist")
     audio, rate = read_audio(args.input)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from instrument.cli.common import add_setting_options, config_from, given, load_dreamer, note
+from instrument.cli.common import add_setting_options, config_file, config_from, given, load_dreamer, note
 from instrument.errors import DreamSoundError
 from instrument.replay.timeline import STUDIO_ITERATIONS
 from instrument.settings import RenderSettings
@@ -66,9 +66,9 @@ def replay_take(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from instrument.audiofile import write_audio_atomic
+    from instrument.audiofile import check_output, write_audio_atomic
     from instrument.replay.log import read_log
-    from instrument.replay.take import read_take
+    from instrument.replay.take import files_read, read_take
 
     config = config_from(args)
     overrides = parse_sets(args.set)
@@ -76,6 +76,7 @@ def replay_take(args: argparse.Namespace) -> int:
         raise DreamSoundError(f"--iterations {args.iterations} must be a whole number >= 0")
     seed = dataclasses.replace(config.render, **given(args, ["seed"])).seed  # checked as in the file
     out_path = Path(args.output)
+    check_output(out_path, [args.take, args.params, overrides.get("target_sound"), config_file(args)])
     if not out_path.parent.is_dir():
         raise DreamSoundError(f"cannot write {out_path}: directory {out_path.parent} does not exist")
     take = read_take(args.take)
@@ -84,6 +85,8 @@ def replay_take(args: argparse.Namespace) -> int:
         raise DreamSoundError(f"parameter log {log_path}: no such file (give it with --params)")
     log = read_log(log_path, take.samplerate)
     sound_dir = Path(config.osc.target_sound_dir)
+
+    check_output(out_path, files_read(take, log, sound_dir))  # the later parts, the log, the target sounds
 
     dreamer = load_dreamer(config)
     from instrument.dream.plots import plot_class_track

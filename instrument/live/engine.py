@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from instrument.audiofile import audio_info
 from instrument.config import Config
 from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
@@ -122,12 +123,7 @@ class Engine:
                     raise DreamSoundError(f"class index {target} is out of range; allowed: 0..{NUM_CLASSES - 1}")
         sound = params.target_sound
         if params.mode == "target" and sound and sound not in self._captured:
-            import soundfile as sf
-
-            try:
-                sf.info(str(sound))
-            except (sf.LibsndfileError, RuntimeError, OSError, TypeError) as err:
-                raise DreamSoundError(f"cannot read audio file {sound}: {err}") from None
+            audio_info(sound, "target sound")
 
     def add_error_listener(self, listener: Callable[[str], None]) -> None:
         """``listener(message)`` on every dream-engine error (OSC sends it as /dream/error)."""
@@ -164,6 +160,8 @@ class Engine:
 
     def prepare(self) -> None:
         """Devices and input file (their errors come fast); the model loads in the dream process."""
+        if self.settings.audio.input_file is not None:  # a missing file is said before any device opens
+            audio_info(self.settings.audio.input_file, "input file")
         self.open_devices()
         self._load_input_file()
 

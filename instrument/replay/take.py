@@ -11,11 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
 
 from instrument.errors import DreamSoundError
+
+if TYPE_CHECKING:
+    from instrument.replay.log import TakeLog
 
 HEADER_BYTES = 58  # the recorder's WavWriter: RIFF + fmt (18) + fact + data
 DRY, OUTPUT = 0, 1  # channels of a take
@@ -103,3 +107,18 @@ def captured_target(directory: Path, stem: str, name: str, frame: int) -> Path |
         if at.isdigit() and int(at) <= frame:
             found.append((int(at), candidate))
     return max(found)[1] if found else None
+
+
+def files_read(take: Take, log: TakeLog, sound_dir: Path | None) -> list[Path]:
+    """Every file a replay of ``take`` may read: its parts, its log, the target sounds captured beside
+    it and each place a logged target sound is looked for (as ``replay._with_sound`` does). The output
+    is checked against these before anything is dreamed (``instrument.audiofile.check_output``)."""
+    files = [*take.parts, *take.directory.glob(f"{take.stem}.target.*.wav")]
+    if log.path is not None:
+        files.append(log.path)
+    names = {log.start.get("target_sound")} | {c.value for c in log.changes if c.name == "target_sound"}
+    for name in filter(None, names):
+        files.append(Path(str(name)))
+        if sound_dir is not None:
+            files.append(Path(sound_dir) / Path(str(name)).name)
+    return files
