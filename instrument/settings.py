@@ -187,6 +187,9 @@ class RecordSettings:
                                     description="header update period = most audio lost on kill -9")
     buffer_seconds: float = setting(20.0, kind="float", low=2.0, high=600.0, unit="s",
                                     description="audio buffered for the writer thread")
+    min_free_mb: float = setting(256.0, kind="float", low=0.0, high=1e9, unit="MiB",
+                                 description="free space a take's folder needs before recording starts",
+                                 comment="256 MiB ~ 11 min at 48 kHz")
 
     def __post_init__(self) -> None:
         check_fields(self, "record.")

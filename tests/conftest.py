@@ -6,6 +6,7 @@ Missing material is a failure, not a skip: CI always has ../shared beside the ch
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,9 @@ SPEECH_AND_CAT = SHARED / "audio" / "speech-and-cat.wav"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Every model-using command in the tests loads the real lite weights.
 os.environ["DREAMSOUND_YAMNET"] = str(TFLITE)
+# Takes, presets and target sounds of a command run without --config go to the user data folder:
+# for the tests, a fresh folder, never the real one.
+os.environ["DREAMSOUND_DATA"] = tempfile.mkdtemp(prefix="dreamsound-test-data-")
 
 
 def shared_file(path: Path) -> Path:

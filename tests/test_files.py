@@ -49,7 +49,7 @@ def refused(cli, args: list[str], kept: list[Path]) -> str:
     """Run ``args``; it must exit 2 with one line, and leave every file of ``kept`` as it was, and no temporary."""
     before = {p: fingerprint(p) for p in kept}
     listing = {p.parent: sorted(p.parent.iterdir()) for p in kept}
-    code, out, err = cli(*args)
+    code, _, err = cli(*args)
     assert code == 2, (args, err)
     assert len(err.strip().splitlines()) == 1, err
     assert "refusing to write" in err and "choose another output file" in err, err
@@ -140,3 +140,63 @@ def test_a_missing_input_reads_as_no_such_file(cli, tmp_path, command):
     assert code == 2
     assert f"{missing}: no such file" in err and "System error" not in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_file_locations_follow_the_config_file_or_the_user_data_folder(tmp_path, monkeypatch):
+    from instrument.config import load_config, place_files, user_data_dir
+
+    monkeypatch.chdir(tmp_path)  # never the current directory
+    monkeypatch.setenv("DREAMSOUND_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("DREAMSOUND_CONFIG", raising=False)
+    plain = place_files(load_config(None))
+    assert user_data_dir() == tmp_path / "data"
+    data = tmp_path / "data"
+    assert (plain.record.dir, plain.osc.presets_file, plain.osc.target_sound_dir) == (
+        str(data / "recordings"), str(data / "presets.yaml"), str(data / "sounds"))
+    piece = tmp_path / "piece"
+    piece.mkdir()
+    config = piece / "piece.yaml"
+    config.write_text("record:\n  dir: takes\nosc:\n  presets_file: /abs/p.yaml\n  target_sound_dir: ~/s\n",
+                      encoding="utf-8")
+    placed = place_files(load_config(config), config)
+    assert placed.record.dir == str(piece / "takes")
+    assert placed.osc.presets_file == "/abs/p.yaml"
+    assert placed.osc.target_sound_dir == str(Path.home() / "s")
+    monkeypatch.setenv("DREAMSOUND_CONFIG", "piece/piece.yaml")  # relative, from the environment
+    assert place_files(load_config()).record.dir == str(piece / "takes")
+    monkeypatch.delenv("DREAMSOUND_DATA")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    if os.name == "posix" and os.uname().sysname == "Linux":
+        assert user_data_dir() == tmp_path / "xdg" / "dreamsound"
+
+
+def run_args(source: Path, *extra: str) -> list[str]:
+    return ["run", "--input-file", str(source), "--headless", "--no-osc", "--duration", "1", *extra]
+
+
+@pytest.mark.parametrize("where", ["/proc/takes", "file", "under-file"])
+def test_record_into_a_folder_that_cannot_take_it_is_one_error_before_any_audio(cli, tmp_path, where):
+    source = sine(tmp_path / "in.wav")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    folder = {"/proc/takes": "/proc/takes", "file": str(blocker), "under-file": str(blocker / "takes")}[where]
+    code, out, err = cli(*run_args(source, "--record", folder))
+    assert code == 2, err
+    assert err.strip().splitlines() == [err.strip()] and f"cannot record into {folder}" in err, err
+    assert "running:" not in err and not out  # no audio opened, no summary
+
+
+def test_record_needs_the_documented_free_space(cli, tmp_path):
+    source = sine(tmp_path / "in.wav")
+    config = tmp_path / "c.yaml"
+    config.write_text("record:\n  min_free_mb: 1.0e+9\n", encoding="utf-8")
+    code, _, err = cli("--config", str(config), *run_args(source, "--record", str(tmp_path / "takes")))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "MiB free, a take needs at least 1e+09 MiB (record.min_free_mb" in err, err
+
+
+def test_check_record_dir_makes_the_folder_and_leaves_nothing_else(tmp_path):
+    from instrument.live.recorder import check_record_dir
+
+    folder = check_record_dir(tmp_path / "a" / "b")
+    assert folder.is_dir() and list(folder.iterdir()) == []

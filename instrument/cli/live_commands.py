@@ -113,20 +113,33 @@ def _osc(settings: Config, engine: Any) -> list[Any]:
     return [OscService(engine, settings.osc)]
 
 
-def _preset_loader(number: int | None, osc: Any):
-    if number is None:
-        return None
-    from instrument.osc.namespace import preset_number
-    from instrument.osc.presets import PresetStore
+def file_locations(settings: Config) -> list[str]:
+    """Where this run writes and looks for files, one line each (docs/files.md)."""
+    return [
+        f"takes: {settings.record.dir}",
+        f"presets: {settings.osc.presets_file}",
+        f"target sounds: {settings.osc.target_sound_dir}",
+    ]
 
-    store = PresetStore(osc.presets_file)
-    values = store.load(preset_number([number]))  # a clear error now, before any audio
 
-    def apply(engine: Any) -> None:
-        engine.controls.set_many(values)
-        engine.log(f"preset {number} loaded from {store.path}")
+def _on_ready(number: int | None, settings: Config):
+    """Once the checks have passed (before the audio): the file locations, then preset ``number``."""
+    values = None
+    if number is not None:
+        from instrument.osc.namespace import preset_number
+        from instrument.osc.presets import PresetStore
 
-    return apply
+        store = PresetStore(settings.osc.presets_file)
+        values = store.load(preset_number([number]))  # a clear error now, before any audio
+
+    def ready(engine: Any) -> None:
+        for line in file_locations(settings):
+            engine.log(line)
+        if values is not None:
+            engine.controls.set_many(values)
+            engine.log(f"preset {number} loaded from {store.path}")
+
+    return ready
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -135,7 +148,7 @@ def run_command(args: argparse.Namespace) -> int:
     settings = build_settings(args)
     engine = Engine(settings)
     services = _osc(settings, engine)
-    on_ready = _preset_loader(args.preset, settings.osc)
+    on_ready = _on_ready(args.preset, settings)
     headless = settings.live.headless
     duration = settings.live.duration
     tty = sys.stderr.isatty() and not headless

@@ -33,7 +33,7 @@ from instrument.live.dreamproc import DreamSpec
 from instrument.live.inputfile import load_input_file
 from instrument.live.metrics import Metrics
 from instrument.live.output import GrainPlayer
-from instrument.live.recorder import Recorder
+from instrument.live.recorder import Recorder, check_record_dir
 from instrument.live.ringbuffer import RingBuffer
 from instrument.live.shm import Layout, SharedState
 from instrument.live.supervisor import DreamSupervisor
@@ -99,6 +99,7 @@ class Engine:
         self._stop = threading.Event()
         self._stream_died = threading.Event()
         self._record_lock = threading.Lock()
+        self._record_refused = False
         self._started = time.monotonic()
         self.controls.add_listener(self._on_change)
 
@@ -162,6 +163,8 @@ class Engine:
         """Devices and input file (their errors come fast); the model loads in the dream process."""
         if self.settings.audio.input_file is not None:  # a missing file is said before any device opens
             audio_info(self.settings.audio.input_file, "input file")
+        if self.controls.get("record"):  # --record DIR: a folder that cannot take the take stops us now
+            check_record_dir(self.settings.record.dir, self.settings.record.min_free_mb)
         self.open_devices()
         self._load_input_file()
 
@@ -343,12 +346,14 @@ class Engine:
                 flush_interval=self.settings.record.flush_interval,
                 on_error=self.log,
                 activity=self.activity,
+                min_free_mb=self.settings.record.min_free_mb,
             )
             try:
                 recorder.start()
-            except DreamSoundError as err:
-                self.log(str(err))
+            except DreamSoundError as err:  # e.g. /dream/record 1 into a folder gone read-only: play on
                 self.metrics.record_error = str(err)
+                self._record_refused = True  # the switch goes back off in wait(), not inside this change
+                self._engine_event(str(err), error=True)  # OSC answers /dream/error
                 return
             self.recorder = recorder
             self.takes.append(recorder)
@@ -433,7 +438,8 @@ class Engine:
             audio = self.settings.audio
             if audio.input_file is not None and not audio.input_loop and self.callback.file_done and duration is None:
                 stop_frame = min(stop_frame, frames + tail * rate)
-            if self.recorder is not None and self.recorder.error:
+            if self._record_refused or (self.recorder is not None and self.recorder.error):
+                self._record_refused = False
                 self.controls.set("record", False)
             if self.supervisor is not None and self.supervisor.fatal:
                 self.exit_reason = self.supervisor.fatal

@@ -27,7 +27,9 @@ import json
 import os
 import queue
 import re
+import shutil
 import struct
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -41,6 +43,30 @@ from instrument.live.metrics import Metrics
 from instrument.live.ringbuffer import RingBuffer
 
 MAX_DATA_BYTES = 0xFFFFFFFF - 1024 * 1024  # keep RIFF sizes representable
+TAKE_BYTES_PER_MINUTE = 48000 * 2 * 4 * 60  # 2 channels of 32-bit float at 48 kHz: 22 MiB a minute
+
+
+def check_record_dir(directory: str | Path, min_free_mb: float = 0) -> Path:
+    """The folder a take goes into, made if missing; one clear error unless a file can be created there
+    and ``min_free_mb`` MiB are free. Called before the audio starts (``--record``) and by every start."""
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DreamSoundError(f"cannot record into {path}: cannot create the folder ({err.strerror or err})") from None
+    try:  # the one honest test of writability (permissions, read-only mounts, ACLs, root on NFS)
+        with tempfile.TemporaryFile(dir=path, prefix=".dreamsound-probe-"):
+            pass
+    except OSError as err:
+        raise DreamSoundError(f"cannot record into {path}: cannot write there ({err.strerror or err})") from None
+    free = shutil.disk_usage(path).free / 2**20
+    if free < min_free_mb:
+        minutes = min_free_mb * 2**20 / TAKE_BYTES_PER_MINUTE
+        raise DreamSoundError(
+            f"cannot record into {path}: {free:.0f} MiB free, a take needs at least {min_free_mb:g} MiB"
+            f" (record.min_free_mb; about {minutes:.0f} min at 48 kHz)"
+        )
+    return path
 
 
 def target_file_name(name: str) -> str:
@@ -124,6 +150,7 @@ class Recorder:
         max_data_bytes: int = MAX_DATA_BYTES,
         on_error=None,
         activity=None,
+        min_free_mb: float = 0,
     ) -> None:
         self.directory = Path(directory)
         self.ring = ring
@@ -135,6 +162,7 @@ class Recorder:
         self.max_data_bytes = max_data_bytes
         self.on_error = on_error
         self.activity = activity  # an ActivityLog: flushes are logged so an xrun can be matched with them
+        self.min_free_mb = min_free_mb
         self.paths: list[Path] = []
         self.log_path = self.directory / f"{self.stem}.params.jsonl"
         self.error = ""
@@ -155,8 +183,8 @@ class Recorder:
         return self._start_frame
 
     def start(self) -> None:
+        check_record_dir(self.directory, self.min_free_mb)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
             self._writer = self._open_part()
             self._log = open(self.log_path, "w", encoding="utf-8")
         except OSError as err:

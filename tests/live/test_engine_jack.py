@@ -251,7 +251,9 @@ def test_full_disk_stops_recording_while_the_performance_goes_on(jack, tiny_disk
 
     settings = live_config(input_file=str(need(WHISTLE)), input_loop=True)
     settings = dataclasses.replace(
-        settings, record=dataclasses.replace(settings.record, enabled=True, dir=str(tiny_disk), flush_interval=0.1)
+        settings,  # min_free_mb 0: the check before the audio would refuse a 256 KiB disk
+        record=dataclasses.replace(settings.record, enabled=True, dir=str(tiny_disk), flush_interval=0.1,
+                                   min_free_mb=0),
     )
     messages = []
     engine = Engine(settings, dreamer_factory=fake(), log=messages.append)
