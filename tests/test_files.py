@@ -200,3 +200,34 @@ def test_check_record_dir_makes_the_folder_and_leaves_nothing_else(tmp_path):
 
     folder = check_record_dir(tmp_path / "a" / "b")
     assert folder.is_dir() and list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["missing.tflite", "folder", "weights.bin"])
+def test_a_bad_dreamsound_yamnet_is_one_message_before_any_device(run_cli, tmp_path, monkeypatch, value):
+    """``run`` checks the weights in the audio process, without TensorFlow, before the devices: one message."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "weights.bin").write_bytes(b"x")
+    monkeypatch.setenv("DREAMSOUND_YAMNET", str(tmp_path / value))
+    source = sine(tmp_path / "in.wav")
+    result = run_cli(*run_args(source), timeout=60)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dreamsound: error: no YAMNet weights could be loaded"), lines
+    assert f"DREAMSOUND_YAMNET={tmp_path / value}" in lines[0] and "dreamsound model fetch" in lines[0]
+    assert "running:" not in result.stderr and not result.stdout
+
+
+def test_find_weights_names_what_will_load(tmp_path, monkeypatch):
+    from conftest import TFLITE, shared_file
+
+    from instrument.model.loader import ModelSettings, find_weights
+
+    monkeypatch.setenv("DREAMSOUND_YAMNET", str(shared_file(TFLITE)))
+    assert find_weights() == (f"DREAMSOUND_YAMNET={TFLITE}", True)
+    monkeypatch.delenv("DREAMSOUND_YAMNET")
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "hub"))
+    empty = ModelSettings(cache_dir=str(tmp_path / "cache"))
+    description, on_disk = find_weights(empty)  # nothing cached: only a TF Hub download is left
+    assert description.startswith("TF Hub https://") and not on_disk
+    with pytest.raises(DreamSoundError, match=r"no YAMNet weights could be loaded\. Tried: h5 file"):
+        find_weights(ModelSettings(source="h5", cache_dir=str(tmp_path / "cache")))

@@ -38,6 +38,7 @@ from instrument.live.ringbuffer import RingBuffer
 from instrument.live.shm import Layout, SharedState
 from instrument.live.supervisor import DreamSupervisor
 from instrument.model.layout import NUM_CLASSES, SAMPLE_RATE, WINDOW_SECONDS
+from instrument.model.loader import find_weights
 
 Reporter = Callable[[dict[str, Any]], None]
 
@@ -100,6 +101,7 @@ class Engine:
         self._stream_died = threading.Event()
         self._record_lock = threading.Lock()
         self._record_refused = False
+        self._weights_on_disk = True  # find_weights in prepare() says otherwise
         self._started = time.monotonic()
         self.controls.add_listener(self._on_change)
 
@@ -131,7 +133,8 @@ class Engine:
         self._error_listeners.append(listener)
 
     def _engine_event(self, message: str, error: bool) -> None:
-        self.log(message)
+        if self.supervisor is None or message != self.supervisor.fatal:  # the fatal one is the exit's reason
+            self.log(message)
         if error:
             for listener in list(self._error_listeners):
                 try:
@@ -161,6 +164,10 @@ class Engine:
 
     def prepare(self) -> None:
         """Devices and input file (their errors come fast); the model loads in the dream process."""
+        if self.dreamer_factory is None:  # no weights: one message now, not seconds after the audio started
+            source, self._weights_on_disk = find_weights(self.settings.model)
+            if not self._weights_on_disk:
+                self.log(f"model: {source} (not on disk: the audio starts once it has loaded)")
         if self.settings.audio.input_file is not None:  # a missing file is said before any device opens
             audio_info(self.settings.audio.input_file, "input file")
         if self.controls.get("record"):  # --record DIR: a folder that cannot take the take stops us now
@@ -287,6 +294,11 @@ class Engine:
         assert self.callback is not None and self.supervisor is not None
         self.callback.started = self._started  # first_sound / first_dream count from the engine's creation
         self.supervisor.start()
+        if not self._weights_on_disk:  # a TF Hub download: only loading it proves it, before any audio
+            while self.supervisor.classes is None and not self.supervisor.settled.wait(0.1) and not self._stop.is_set():
+                pass
+            if self.supervisor.fatal:
+                raise DreamSoundError(self.supervisor.fatal)
         self._open_stream()
         if self.controls.get("record"):
             self._start_recording()

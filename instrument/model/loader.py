@@ -11,7 +11,9 @@ Order of attempts (the first that works wins, and a failure names them all):
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,25 +72,30 @@ def _class_map_for(weights_path: Path | None, settings: ModelSettings, cache: Pa
     )
 
 
-def _from_file(path: Path, settings: ModelSettings, cache: Path) -> tuple[Weights, ClassMap]:
-    from instrument.model.weights.h5 import read_h5
-    from instrument.model.weights.tflite import read_tflite
-
+def _weights_file(path: Path) -> Path:
+    """The weights file (or SavedModel directory) ``path`` names; a clear error if there is none."""
     if not path.exists():
         raise DreamSoundError(f"{path}: no such file")
     if path.is_dir():
         for name in (WEIGHTS_FILE, "yamnet.tflite"):
             if (path / name).is_file():
-                return _from_file(path / name, settings, cache)
+                return path / name
         if (path / "saved_model.pb").is_file():
-            return _from_hub(str(path))
+            return path
         raise DreamSoundError(f"{path}: a directory with neither {WEIGHTS_FILE}, yamnet.tflite nor saved_model.pb")
-    if path.suffix == ".tflite":
-        weights = read_tflite(path)
-    elif path.suffix in (".h5", ".hdf5"):
-        weights = read_h5(path)
-    else:
+    if path.suffix not in (".tflite", ".h5", ".hdf5"):
         raise DreamSoundError(f"{path}: unknown weights file type; allowed: .h5, .tflite, a SavedModel directory")
+    return path
+
+
+def _from_file(path: Path, settings: ModelSettings, cache: Path) -> tuple[Weights, ClassMap]:
+    from instrument.model.weights.h5 import read_h5
+    from instrument.model.weights.tflite import read_tflite
+
+    path = _weights_file(path)
+    if path.is_dir():
+        return _from_hub(str(path))
+    weights = read_tflite(path) if path.suffix == ".tflite" else read_h5(path)
     return weights, _class_map_for(path, settings, cache)
 
 
@@ -99,50 +106,83 @@ def _from_hub(handle: str) -> tuple[Weights, ClassMap]:
     return weights, ClassMap.from_csv(class_map_path)
 
 
-def _attempts(settings: ModelSettings, cache: Path) -> list[tuple[str, object]]:
-    """(description, thunk) pairs in the order they are tried."""
+def _hub_on_disk(handle: str) -> bool:
+    """Whether TF Hub would open ``handle`` without the network: a local SavedModel, or already in
+    tensorflow_hub's cache (``$TFHUB_CACHE_DIR``, else ``TMPDIR/tfhub_modules``, one folder per handle's SHA-1)."""
+    if not handle.startswith(("http://", "https://")):
+        return (Path(handle) / "saved_model.pb").is_file()
+    cache = os.environ.get("TFHUB_CACHE_DIR") or os.path.join(tempfile.gettempdir(), "tfhub_modules")
+    return (Path(cache) / hashlib.sha1(handle.encode("utf-8")).hexdigest() / "saved_model.pb").is_file()
+
+
+def _attempts(settings: ModelSettings) -> list[tuple[str, str, str]]:
+    """(description, "file" or "hub", path or handle) in the order they are tried."""
     env = os.environ.get(ENV_VAR, "").strip()
     source, path, handle = settings.source, settings.path, settings.hub_handle
+    cache = _cache(settings)
     if env in SOURCES:
         source = env
     elif env.startswith(("http://", "https://")):
         source, handle = "hub", env
     elif env:
-        return [(f"{ENV_VAR}={env}", lambda: _from_file(Path(env), settings, cache))]
+        return [(f"{ENV_VAR}={env}", "file", env)]
     if source == "hub":
-        return [(f"TF Hub {handle}", lambda: _from_hub(path or handle))]
+        return [(f"TF Hub {handle}", "hub", path or handle)]
     if source in ("h5", "tflite"):
-        default = cache / (WEIGHTS_FILE if source == "h5" else "yamnet.tflite")
-        chosen = Path(path) if path else default
-        return [(f"{source} file {chosen}", lambda: _from_file(chosen, settings, cache))]
-    attempts: list[tuple[str, object]] = []
-    if path:
-        attempts.append((f"model.path {path}", lambda: _from_file(Path(path), settings, cache)))
-    for name in (WEIGHTS_FILE, "yamnet.tflite"):
-        candidate = cache / name
-        attempts.append((f"cached {candidate}", lambda c=candidate: _from_file(c, settings, cache)))
-    attempts.append((f"TF Hub {handle}", lambda: _from_hub(handle)))
-    return attempts
+        chosen = Path(path) if path else cache / (WEIGHTS_FILE if source == "h5" else "yamnet.tflite")
+        return [(f"{source} file {chosen}", "file", str(chosen))]
+    attempts = [(f"model.path {path}", "file", path)] if path else []
+    attempts += [(f"cached {cache / name}", "file", str(cache / name)) for name in (WEIGHTS_FILE, "yamnet.tflite")]
+    return [*attempts, (f"TF Hub {handle}", "hub", handle)]
+
+
+def _cache(settings: ModelSettings) -> Path:
+    return Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
+
+
+def _not_found(tried: list[str], settings: ModelSettings) -> WeightsNotFoundError:
+    return WeightsNotFoundError(
+        "no YAMNet weights could be loaded. Tried: " + "; ".join(tried)
+        + f". Either run `dreamsound model fetch` (online; for an offline machine copy {_cache(settings)} to it),"
+        + f" or set {ENV_VAR}=/path/to/yamnet.h5 or yamnet.tflite with {CLASS_MAP_FILE} beside it."
+    )
+
+
+def find_weights(settings: ModelSettings | None = None) -> tuple[str, bool]:
+    """Where the weights will come from, checked without TensorFlow (the audio process calls this
+    before any device opens): ``(description, on_disk)``. ``on_disk`` is False when only a TF Hub
+    download is left, which only loading can prove. Raises the loader's own error when no source can
+    work: a missing or unknown file, no class map, a ``DREAMSOUND_YAMNET`` that names nothing."""
+    settings = settings or ModelSettings()
+    tried: list[str] = []
+    for description, kind, target in _attempts(settings):
+        if kind == "hub":
+            return description, _hub_on_disk(target)
+        try:
+            found = _weights_file(Path(target))
+            if not found.is_dir():
+                _class_map_for(found, settings, _cache(settings))
+        except DreamSoundError as err:
+            tried.append(f"{description}: {err}")
+            continue
+        return description, True
+    raise _not_found(tried, settings)
 
 
 def load_yamnet(settings: ModelSettings | None = None) -> LoadedModel:
     """Build YAMNet from the first source that works; never falls back to random weights."""
     settings = settings or ModelSettings()
-    cache = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
     tried: list[str] = []
-    for description, attempt in _attempts(settings, cache):
+    for description, kind, target in _attempts(settings):
         try:
-            weights, classes = attempt()  # type: ignore[operator]
+            if kind == "hub":
+                weights, classes = _from_hub(target)
+            else:
+                weights, classes = _from_file(Path(target), settings, _cache(settings))
         except DreamSoundError as err:
             tried.append(f"{description}: {err}")
             continue
         from instrument.model.network import YamNet
 
         return LoadedModel(YamNet(weights), classes, description, tried)
-    raise WeightsNotFoundError(
-        "no YAMNet weights could be loaded. Tried: "
-        + "; ".join(tried)
-        + ". To get them: run `dreamsound model fetch` on a connected machine (copy "
-        + f"{cache} to an offline one), or set {ENV_VAR}=/path/to/yamnet.h5 or yamnet.tflite"
-        + f" with {CLASS_MAP_FILE} beside it."
-    )
+    raise _not_found(tried, settings)
