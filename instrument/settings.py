@@ -89,6 +89,10 @@ class AudioSettings:
     input_file: str | None = setting(None, kind="text", nullable=True,
                                      description="play this audio file instead of the microphone")
     input_loop: bool = setting(False, kind="bool", description="loop input_file; otherwise the run ends after it")
+    no_device: bool = setting(False, kind="bool",
+                              description="no audio device: input_file plays on a software clock, nothing is heard"
+                              " (--no-device)",
+                              comment="also chosen when PortAudio has no output device and input_file is set")
     on_stream_error: str = setting("exit", kind="choice", choices=ON_STREAM_ERROR,
                                    description="a stream that dies mid-performance: exit (code 1) or retry")
 

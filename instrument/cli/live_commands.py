@@ -16,7 +16,7 @@ from instrument.settings import AudioSettings, LiveSettings, OscSettings
 # The run options that mirror config settings (field -> metavar); help and type come from the settings.
 AUDIO_OPTIONS = {
     "input_device": "D", "output_device": "D", "samplerate": "SR", "blocksize": "N",
-    "output_channels": "N", "input_file": "F", "input_loop": "",
+    "output_channels": "N", "input_file": "F", "input_loop": "", "no_device": "",
 }
 LIVE_OPTIONS = {"headless": "", "duration": "S"}
 

@@ -1,11 +1,17 @@
 """Wires the live instrument together and runs one performance.
 
-Two processes: this one (the audio process) holds the devices, the callback, the
+Two processes: this one (the audio process) holds the stream, the callback, the
 rings, the grain player, the limiter, the recorder, the OSC surface and the
 controls, and only moves samples; it never imports TensorFlow. The dream process
 (``dreamproc``, started and restarted by ``supervisor``) loads the model, compiles,
-dreams and classifies. The audio starts as soon as the devices are open (the
+dreams and classifies. The audio starts as soon as the stream is open (the
 standby sound, see ``callback``) and the dreams come in when the model is ready.
+
+The pieces with a job of their own live beside this module: the stream's life
+(devices or the software clock, open, reopen, close) in ``stream``, the record
+switch in ``recorder``, captured target sounds and the checks of a parameter set
+in ``targets``. The engine builds them, checks what can fail before any audio
+(weights, input file, record folder, devices), runs the loop and takes the signals.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ from instrument.audiofile import audio_info
 from instrument.config import Config
 from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
-from instrument.live import devices
 from instrument.live.activity import ActivityLog
 from instrument.live.callback import AudioCallback
 from instrument.live.controls import Controls
@@ -33,38 +38,24 @@ from instrument.live.dreamproc import DreamSpec
 from instrument.live.inputfile import load_input_file
 from instrument.live.metrics import Metrics
 from instrument.live.output import GrainPlayer
-from instrument.live.recorder import Recorder, check_record_dir
+from instrument.live.recorder import Recorder, RecordSwitch, check_record_dir
 from instrument.live.ringbuffer import RingBuffer
 from instrument.live.shm import Layout, SharedState
+from instrument.live.stream import LiveStream
 from instrument.live.supervisor import DreamSupervisor
-from instrument.model.layout import NUM_CLASSES, SAMPLE_RATE, WINDOW_SECONDS
+from instrument.live.targets import TargetSounds, input_ring_frames
+from instrument.model.layout import SAMPLE_RATE, WINDOW_SECONDS
 from instrument.model.loader import find_weights
 
 Reporter = Callable[[dict[str, Any]], None]
-
-
-CAPTURE_SECONDS = (0.05, 10.0)  # a target sound captured from the live input: shortest, longest
-
-
-def input_ring_frames(rate: int, window: int) -> int:
-    """The input ring: four windows, and room for the longest capture plus a second the writer may claim."""
-    return max(4 * window, 2 * rate, math.ceil((CAPTURE_SECONDS[1] + 1.0) * rate))
 
 
 def log_line(message: str) -> None:
     print(f"dreamsound: {message}", file=sys.stderr, flush=True)
 
 
-def capture_frames(seconds: float, rate: int, ring_frames: int) -> int:
-    """Frames a capture of ``seconds`` takes from a ring of ``ring_frames``: all of them, or a clear error."""
-    frames = int(seconds * rate)
-    if frames > ring_frames - rate:  # input_ring_frames leaves a second for the writer's claim
-        raise DreamSoundError(f"target capture of {seconds:g} s does not fit the input ring ({ring_frames} frames)")
-    return frames
-
-
 class Engine:
-    """One performance: ``prepare()`` (devices), ``start()``, ``wait()``, ``stop()``; or ``run()``.
+    """One performance: ``prepare()`` (checks, devices), ``start()``, ``wait()``, ``stop()``; or ``run()``.
 
     ``dreamer_factory`` (picklable, called in the dream process) builds what dreams; by
     default YAMNet from the config's ``model:`` section. Tests give a stand-in for timing.
@@ -83,50 +74,40 @@ class Engine:
         self.controls = Controls(
             settings.dream, settings.live, record=settings.record.enabled, metrics=self.metrics
         )
-        self.controls.set_validator(self.check_params)
+        self.targets = TargetSounds()
+        self.controls.set_validator(lambda params: self.targets.check(params, self.classes))
         self.dreamer_factory = dreamer_factory
-        self.stream = None
+        self.stream = LiveStream(settings.audio, log)
         self.callback: AudioCallback | None = None
         self.supervisor: DreamSupervisor | None = None
         self.shared: SharedState | None = None
-        self.recorder: Recorder | None = None
-        self.takes: list[Recorder] = []
-        self.plan: devices.StreamPlan | None = None
+        self.recording: RecordSwitch | None = None
         self.exit_reason = ""
-        self.stream_died = False
         self._file_data: np.ndarray | None = None
-        self._captured: dict[str, tuple[np.ndarray, int]] = {}  # target sounds taken live (resent on restart)
         self._error_listeners: list[Callable[[str], None]] = []
         self._stop = threading.Event()
-        self._stream_died = threading.Event()
-        self._record_lock = threading.Lock()
-        self._record_refused = False
         self._weights_on_disk = True  # find_weights in prepare() says otherwise
         self._started = time.monotonic()
         self.controls.add_listener(self._on_change)
+
+    @property
+    def plan(self) -> Any:  # devices.StreamPlan once prepared
+        return self.stream.plan
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """The take being recorded, if any."""
+        return self.recording.recorder if self.recording is not None else None
+
+    @property
+    def takes(self) -> list[Recorder]:
+        return self.recording.takes if self.recording is not None else []
 
     # --- the model's names, without the model -------------------------------------------
     @property
     def classes(self) -> Any:
         """The model's ClassMap once the dream process has loaded it (None before)."""
         return self.supervisor.classes if self.supervisor is not None else None
-
-    def check_params(self, params: DreamParams) -> None:
-        """Refuse now what the dream process would trip on (no TensorFlow here).
-
-        A class name can only be checked once the dream process has sent the class names;
-        before that it is accepted and the dream process reports it if it is unknown.
-        """
-        target = params.target_class
-        if target is not None:  # DreamParams has already read auto, -1 and index strings
-            if self.classes is not None:
-                self.classes.lookup(target)
-            elif isinstance(target, int) or str(target).strip().isdigit():
-                if not 0 <= int(target) < NUM_CLASSES:
-                    raise DreamSoundError(f"class index {target} is out of range; allowed: 0..{NUM_CLASSES - 1}")
-        sound = params.target_sound
-        if params.mode == "target" and sound and sound not in self._captured:
-            audio_info(sound, "target sound")
 
     def add_error_listener(self, listener: Callable[[str], None]) -> None:
         """``listener(message)`` on every dream-engine error (OSC sends it as /dream/error)."""
@@ -139,63 +120,46 @@ class Engine:
             for listener in list(self._error_listeners):
                 try:
                     listener(message)
-                except Exception:
-                    pass
+                except Exception as err:  # one listener's failure (an OSC send) must not keep it from the others
+                    self.metrics.listener_errors += 1
+                    self.metrics.last_listener_error = f"error listener: {type(err).__name__}: {err}"
 
     # --- preparation -------------------------------------------------------------------
     def open_devices(self) -> None:
-        audio = self.settings.audio
-        devices.refresh()
-        use_input = audio.input_file is None
-        if not use_input:
-            try:  # same duplex path as with a microphone when an input exists
-                devices.plan_stream(audio.input_device, audio.output_device, audio.samplerate, None, None, True)
-                use_input = True
-            except DreamSoundError:
-                use_input = False
-        self.plan = devices.plan_stream(
-            audio.input_device,
-            audio.output_device,
-            audio.samplerate,
-            audio.input_channels if audio.input_file is None else None,
-            audio.output_channels,
-            use_input,
-        )
+        self.stream.prepare()
 
     def prepare(self) -> None:
-        """Devices and input file (their errors come fast); the model loads in the dream process."""
-        if self.dreamer_factory is None:  # no weights: one message now, not seconds after the audio started
+        """What can fail, before any audio: the weights, the input file, the record folder, the devices.
+
+        The model itself loads in the dream process; here its files are found and checked.
+        """
+        if self.dreamer_factory is None:
             source, self._weights_on_disk = find_weights(self.settings.model)
             if not self._weights_on_disk:
                 self.log(f"model: {source} (not on disk: the audio starts once it has loaded)")
-        if self.settings.audio.input_file is not None:  # a missing file is said before any device opens
-            audio_info(self.settings.audio.input_file, "input file")
-        if self.controls.get("record"):  # --record DIR: a folder that cannot take the take stops us now
-            check_record_dir(self.settings.record.dir, self.settings.record.min_free_mb)
-        self.open_devices()
-        self._load_input_file()
-
-    def _load_input_file(self) -> None:
-        assert self.plan is not None
         audio = self.settings.audio
+        if audio.input_file is not None:
+            audio_info(audio.input_file, "input file")
+        if self.controls.get("record"):  # --record DIR
+            check_record_dir(self.settings.record.dir, self.settings.record.min_free_mb)
+        plan = self.stream.prepare()
         if audio.input_file is not None and self._file_data is None:
-            self._file_data = load_input_file(audio.input_file, self.plan.samplerate, audio.input_channels)
+            self._file_data = load_input_file(audio.input_file, plan.samplerate, audio.input_channels)
 
     # --- start/stop --------------------------------------------------------------------
     def _build(self) -> None:
-        assert self.plan is not None
+        plan = self.plan
         audio, live = self.settings.audio, self.settings.live
-        rate = self.plan.samplerate
+        rate = plan.samplerate
         window = round(WINDOW_SECONDS * rate)
         hop = max(round(window * (1.0 - live.overlap)), (window + 1) // 2)  # fade <= hop at any rate
         max_block = max(8192, audio.blocksize * 4)
         layout = Layout(input_frames=input_ring_frames(rate, window), output_frames=2 * window, window=window)
         self.shared = SharedState(layout)
         self.ring = self.shared.input_ring
-        self.record_ring = RingBuffer(int(self.settings.record.buffer_seconds * rate), channels=2)
+        record_ring = RingBuffer(int(self.settings.record.buffer_seconds * rate), channels=2)
         self.player = GrainPlayer(window, hop, max_block)
         self._hop = hop
-        self._load_input_file()
         self.callback = AudioCallback(
             samplerate=rate,
             max_block=max_block,
@@ -204,12 +168,16 @@ class Engine:
             player=self.player,
             controls=self.controls,
             metrics=self.metrics,
-            record_ring=self.record_ring,
+            record_ring=record_ring,
             input_file=self._file_data,
             input_loop=audio.input_loop,
-            started=self._started,
+            started=self._started,  # first_sound / first_dream count from the engine's creation
             output_ring=self.shared.output_ring,
             standby=live.standby,
+        )
+        self.recording = RecordSwitch(
+            self.settings.record, record_ring, rate, self.controls, self.metrics, self.log,
+            on_refused=lambda message: self._engine_event(message, error=True), activity=self.activity,
         )
         self.supervisor = DreamSupervisor(
             spec_for=self._dream_spec,
@@ -243,42 +211,8 @@ class Engine:
             device=cfg.engine.device,
             precompile=live.precompile,
             precompile_layers=tuple(live.precompile_layers),
-            targets=dict(self._captured),
+            targets=dict(self.targets.captured),
         )
-
-    def _open_stream(self) -> None:
-        assert self.plan is not None and self.callback is not None
-        sd = devices.sounddevice()
-        plan, audio = self.plan, self.settings.audio
-        kwargs = dict(
-            samplerate=plan.samplerate,
-            blocksize=audio.blocksize,
-            dtype="float32",
-            latency=audio.latency,
-            callback=self.callback,
-            finished_callback=self._stream_died.set,
-        )
-        try:
-            if plan.input_device is not None:
-                stream = sd.Stream(
-                    device=(plan.input_device, plan.output_device),
-                    channels=(plan.input_channels, plan.output_channels),
-                    **kwargs,
-                )
-                in_latency, out_latency = stream.latency
-            else:
-                stream = sd.OutputStream(device=plan.output_device, channels=plan.output_channels, **kwargs)
-                in_latency, out_latency = 0.0, stream.latency
-            self._stream_died.clear()
-            stream.start()
-        except (sd.PortAudioError, ValueError) as err:
-            raise DreamSoundError(
-                f"cannot open the audio stream on {plan.output_name!r} ({err}); is the device busy?"
-                f" {devices._available('output')}"
-            ) from None
-        live_input = plan.input_device is not None and audio.input_file is None
-        self.callback.device_latency = out_latency + (in_latency if live_input else 0.0)
-        self.stream = stream
 
     def start(self) -> None:
         """Start the dream process, open the stream (sound at once), and the recorder when enabled."""
@@ -291,19 +225,17 @@ class Engine:
         gc.freeze()
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(0.0005)  # the callback needs the GIL within a fraction of a block
-        assert self.callback is not None and self.supervisor is not None
-        self.callback.started = self._started  # first_sound / first_dream count from the engine's creation
+        assert self.callback is not None and self.supervisor is not None and self.recording is not None
         self.supervisor.start()
         if not self._weights_on_disk:  # a TF Hub download: only loading it proves it, before any audio
             while self.supervisor.classes is None and not self.supervisor.settled.wait(0.1) and not self._stop.is_set():
                 pass
             if self.supervisor.fatal:
                 raise DreamSoundError(self.supervisor.fatal)
-        self._open_stream()
+        self.callback.device_latency = self.stream.open(self.callback)
         if self.controls.get("record"):
-            self._start_recording()
+            self.recording.start()
         plan = self.plan
-        assert plan is not None
         source = self.settings.audio.input_file or plan.input_name or "(no input)"
         self.log(
             f"running: {source} -> {plan.output_name}, {plan.samplerate} Hz, block {self.settings.audio.blocksize},"
@@ -313,19 +245,11 @@ class Engine:
     def stop(self) -> None:
         """Stop audio, the dream process and finalize the recording. Safe to call twice."""
         self._stop.set()
-        if self.stream_died:
-            devices.abandon()  # PortAudio's JACK host API aborts the process when terminated without its server
-        if self.stream is not None:
-            if not self.stream_died:  # a dead JACK stream never acknowledges a stop: leave it
-                try:
-                    self.stream.stop()
-                    self.stream.close()
-                except Exception:
-                    pass
-            self.stream = None
+        self.stream.close()
         if self.supervisor is not None:
             self.supervisor.stop()
-        self._stop_recording()
+        if self.recording is not None:
+            self.recording.close()
         if self.shared is not None:
             self.shared.close()
             self.shared = None
@@ -333,63 +257,20 @@ class Engine:
             sys.setswitchinterval(self._switch_interval)
             gc.unfreeze()
 
-    # --- recording ---------------------------------------------------------------------
     def _on_change(self, name: str, value: Any) -> None:
-        if name == "record" and self.callback is not None and not self._stop.is_set():
-            if value:
-                self._start_recording()
-            else:
-                self._stop_recording()
+        if name == "record" and self.recording is not None and not self._stop.is_set():
+            self.recording.set(bool(value))
         elif (name == "freeze" or name in DreamParams.field_names()) and self.supervisor is not None:
             snap = self.controls.snapshot()
             self.supervisor.send_params(snap.params, snap.freeze)
-
-    def _start_recording(self) -> None:
-        with self._record_lock:
-            if self._stop.is_set() or (self.recorder is not None and self.recorder.active):
-                return  # stopping: a late /dream/record 1 must not start a take nobody closes
-            assert self.plan is not None
-            recorder = Recorder(
-                self.settings.record.dir,
-                self.record_ring,
-                self.plan.samplerate,
-                self.controls,
-                self.metrics,
-                flush_interval=self.settings.record.flush_interval,
-                on_error=self.log,
-                activity=self.activity,
-                min_free_mb=self.settings.record.min_free_mb,
-            )
-            try:
-                recorder.start()
-            except DreamSoundError as err:  # e.g. /dream/record 1 into a folder gone read-only: play on
-                self.metrics.record_error = str(err)
-                self._record_refused = True  # the switch goes back off in wait(), not inside this change
-                self._engine_event(str(err), error=True)  # OSC answers /dream/error
-                return
-            self.recorder = recorder
-            self.takes.append(recorder)
-            self.log(f"recording to {recorder.paths[0]}")
-
-    def _stop_recording(self) -> None:
-        with self._record_lock:
-            if self.recorder is not None:
-                self.recorder.stop()
-                self.recorder = None
 
     # --- target sound ----------------------------------------------------------------
     def capture_target(self, name: str = "live", seconds: float = WINDOW_SECONDS) -> str:
         """Take the newest ``seconds`` of input as the target sound ``name`` (then ``set("target_sound", name)``)."""
         if self.callback is None or self.supervisor is None:
             raise DreamSoundError("capturing a target sound needs a running engine")
-        low, high = CAPTURE_SECONDS
-        if not low <= seconds <= high:
-            raise DreamSoundError(f"target capture of {seconds:g} s is out of range; allowed: {low:g} to {high:g}")
         rate = self.callback.samplerate
-        frames = capture_frames(seconds, rate, self.ring.capacity)
-        audio = np.zeros(frames, np.float32)
-        self.ring.read_latest(audio)
-        self._captured[name] = (audio, rate)  # resampled to the model's rate in the dream process
+        audio = self.targets.capture(name, seconds, self.ring, rate)
         self.supervisor.send_target(name, audio, rate)
         recorder = self.recorder
         if recorder is not None and recorder.active:
@@ -405,17 +286,14 @@ class Engine:
         """Each xrun (the first 64): its time from the engine's start and what else was running then."""
         m = self.metrics
         block = self.settings.audio.blocksize / (self.plan.samplerate if self.plan else 48000)
-        report = []
-        for i in range(min(m.xrun_blocks, m.xrun_times.shape[0], limit)):
-            when = float(m.xrun_times[i])
-            report.append(
-                {
-                    "t": round(when - self._started, 3),
-                    "frame": int(m.xrun_frames[i]),
-                    "during": self.activity.around(when, before=3 * block),
-                }
-            )
-        return report
+        return [
+            {
+                "t": round(float(m.xrun_times[i]) - self._started, 3),
+                "frame": int(m.xrun_frames[i]),
+                "during": self.activity.around(float(m.xrun_times[i]), before=3 * block),
+            }
+            for i in range(min(m.xrun_blocks, m.xrun_times.shape[0], limit))
+        ]
 
     # --- running -----------------------------------------------------------------------
     def request_stop(self, reason: str = "stopped") -> None:
@@ -430,8 +308,9 @@ class Engine:
         poll: float = 0.05,
     ) -> int:
         """Run ``duration`` more seconds of audio, or until the input file's end, a stop request or a dead stream."""
-        assert self.plan is not None and self.callback is not None
+        assert self.plan is not None and self.callback is not None and self.recording is not None
         rate = self.plan.samplerate
+        audio = self.settings.audio
         interval = interval or self.settings.live.status_interval
         stop_frame = math.inf if duration is None else self.metrics.frames + duration * rate
         tail = (self.player.window + self.player.hop) / rate
@@ -447,23 +326,25 @@ class Engine:
                 self.exit_reason = "the stream stalled"
                 code = 1
                 break
-            audio = self.settings.audio
             if audio.input_file is not None and not audio.input_loop and self.callback.file_done and duration is None:
                 stop_frame = min(stop_frame, frames + tail * rate)
-            if self._record_refused or (self.recorder is not None and self.recorder.error):
-                self._record_refused = False
+            if self.recording.poll():  # a take refused or stopped by a write error: the switch reads off
                 self.controls.set("record", False)
             if self.supervisor is not None and self.supervisor.fatal:
                 self.exit_reason = self.supervisor.fatal
                 code = 2
                 break
-            if self._stream_died.is_set() or (self.stream is not None and not self.stream.active):
+            if self.stream.lost():
                 self.metrics.stream_error = "the audio stream stopped (device gone or server down)"
                 self.log(self.metrics.stream_error)
-                if audio.on_stream_error == "retry" and self._retry():
-                    continue
+                if audio.on_stream_error == "retry":
+                    latency = self.stream.reopen(self._stop)
+                    if latency is not None:
+                        self.callback.device_latency = latency
+                        self.metrics.stream_error = ""
+                        continue
                 self.exit_reason = self.metrics.stream_error
-                self.stream_died = True
+                self.stream.dead = True
                 code = 1
                 break
             if reporter is not None and time.monotonic() >= next_report:
@@ -472,26 +353,6 @@ class Engine:
         if self._stop.is_set() and not self.exit_reason:
             self.exit_reason = "stopped"
         return code
-
-    def _retry(self) -> bool:
-        """Reopen the stream (same devices) until it works or a stop is requested."""
-        while not self._stop.is_set():
-            try:
-                if self.stream is not None:
-                    try:
-                        self.stream.close()
-                    except Exception:
-                        pass
-                if "JACK" not in self.plan.output_hostapi:  # re-scanning without the JACK server would abort
-                    devices.refresh()
-                self._open_stream()
-                self.metrics.stream_error = ""
-                self.log("audio stream reopened")
-                return True
-            except DreamSoundError as err:
-                self.log(f"retrying: {err}")
-                self._stop.wait(1.0)
-        return False
 
     def run(
         self,
@@ -502,9 +363,9 @@ class Engine:
     ) -> int:
         """prepare, start, wait (SIGINT/SIGTERM stop cleanly), stop; returns an exit code.
 
-        ``on_ready(engine)`` runs once the devices are open, before audio starts (a
-        preset from the command line); ``services`` (``start() -> str`` and ``stop()``,
-        e.g. the OSC surface) run while the audio runs.
+        ``on_ready(engine)`` runs once the checks have passed and the devices are found, before
+        audio starts (a preset from the command line); ``services`` (``start() -> str`` and
+        ``stop()``, e.g. the OSC surface) run while the audio runs.
         """
         self.prepare()
         if on_ready is not None:

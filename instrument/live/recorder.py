@@ -41,6 +41,7 @@ from instrument.errors import DreamSoundError
 from instrument.live.controls import Controls
 from instrument.live.metrics import Metrics
 from instrument.live.ringbuffer import RingBuffer
+from instrument.settings import RecordSettings
 
 MAX_DATA_BYTES = 0xFFFFFFFF - 1024 * 1024  # keep RIFF sizes representable
 TAKE_BYTES_PER_MINUTE = 48000 * 2 * 4 * 60  # 2 channels of 32-bit float at 48 kHz: 22 MiB a minute
@@ -322,3 +323,64 @@ class Recorder:
             except OSError:
                 if not quiet:
                     raise
+
+
+class RecordSwitch:
+    """What the ``record`` control does: on starts a take, off closes it (``takes``: every one started).
+
+    A take that cannot start (a folder gone read-only, a full disk) is one message (``on_refused``,
+    which OSC answers as /dream/error); ``poll()`` then tells the engine to put the switch back off,
+    outside the change that asked for it. After ``close()`` a late /dream/record 1 starts nothing.
+    """
+
+    def __init__(self, settings: RecordSettings, ring: RingBuffer, samplerate: int, controls: Controls,
+                 metrics: Metrics, log, on_refused, activity=None) -> None:
+        self.settings, self.ring, self.samplerate = settings, ring, samplerate
+        self.controls, self.metrics, self.log, self.on_refused, self.activity = (
+            controls, metrics, log, on_refused, activity)
+        self.recorder: Recorder | None = None
+        self.takes: list[Recorder] = []
+        self._refused = False
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def set(self, on: bool) -> None:
+        if on:
+            self.start()
+        else:
+            self.stop()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._closed or (self.recorder is not None and self.recorder.active):
+                return
+            s = self.settings
+            recorder = Recorder(s.dir, self.ring, self.samplerate, self.controls, self.metrics,
+                                flush_interval=s.flush_interval, on_error=self.log, activity=self.activity,
+                                min_free_mb=s.min_free_mb)
+            try:
+                recorder.start()
+            except DreamSoundError as err:  # the performance goes on without a take
+                self.metrics.record_error = str(err)
+                self._refused = True
+                self.on_refused(str(err))
+                return
+            self.recorder = recorder
+            self.takes.append(recorder)
+            self.log(f"recording to {recorder.paths[0]}")
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.recorder is not None:
+                self.recorder.stop()
+                self.recorder = None
+
+    def poll(self) -> bool:
+        """True once after a refused start or a write error: the switch should go back off."""
+        off = self._refused or (self.recorder is not None and bool(self.recorder.error))
+        self._refused = False
+        return off
+
+    def close(self) -> None:
+        self._closed = True
+        self.stop()

@@ -12,9 +12,9 @@ import pytest
 from instrument.dream.params import DreamParams, class_target
 from instrument.errors import DreamSoundError
 from instrument.live.controls import Controls
-from instrument.live.engine import CAPTURE_SECONDS, capture_frames, input_ring_frames
 from instrument.live.metrics import Metrics
 from instrument.live.ringbuffer import RingBuffer
+from instrument.live.targets import CAPTURE_SECONDS, capture_frames, input_ring_frames
 from instrument.model.layout import WINDOW_SECONDS
 from instrument.osc import namespace as ns
 
