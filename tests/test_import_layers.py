@@ -84,3 +84,49 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     source.write_text("def f():\n    from instrument.osc.namespace import PARAMETERS\n", encoding="utf-8")
     (line, name), = imports(source)
     assert (line, unit_of(name)) == (2, "osc") and RANK["osc"] > RANK["live"]
+
+
+# The audio process never imports TensorFlow: what the engine and its pieces import at module level,
+# followed through the package, must not reach it (lazy imports inside functions may: the dream
+# process's own entry point loads the model there).
+AUDIO_PROCESS = ("live/engine.py", "live/stream.py", "live/targets.py", "live/recorder.py", "live/callback.py")
+
+
+def module_level_imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+    return names
+
+
+def module_path(name: str) -> Path | None:
+    """The file of module ``instrument.x.y`` (None for another package, or a name inside a module)."""
+    parts = name.split(".")
+    if parts[0] != "instrument" or len(parts) < 2:
+        return None
+    relative = Path(*parts[1:])
+    for candidate in (PACKAGE / relative.with_suffix(".py"), PACKAGE / relative / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def test_the_audio_process_modules_never_import_tensorflow_at_module_level():
+    seen: set[Path] = set()
+    todo = [PACKAGE / name for name in AUDIO_PROCESS]
+    reached: dict[str, Path] = {}
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for name in module_level_imports(path):
+            reached.setdefault(name.split(".")[0], path)
+            target = module_path(name)
+            if target is not None:
+                todo.append(target)
+    assert "tensorflow" not in reached, f"{reached['tensorflow'].relative_to(PACKAGE.parent)} imports tensorflow"
+    assert len(seen) > len(AUDIO_PROCESS)  # the walk followed the package

@@ -160,7 +160,7 @@ def test_device_errors_exit_non_zero_with_what_is_available(jack) -> None:
     result = run_cli("run", "--samplerate", "44100", "--duration", "1", "--headless")
     assert result.returncode == 2 and "refuse 44100 Hz" in result.stderr and "48000 Hz" in result.stderr
     result = run_cli("run", "--input-file", "/nonexistent/take.wav", "--duration", "1", "--headless")
-    assert result.returncode == 2 and "cannot read audio file /nonexistent/take.wav" in result.stderr
+    assert result.returncode == 2 and "input file /nonexistent/take.wav: no such file" in result.stderr
     assert "model:" not in result.stderr  # refused before the model was loaded
 
 

@@ -146,6 +146,7 @@ audio:
   output_channels: null
   input_file: null
   input_loop: false
+  no_device: false
   on_stream_error: exit
 live:
   overlap: 0.5
@@ -167,6 +168,7 @@ record:
   dir: recordings
   flush_interval: 0.5
   buffer_seconds: 20.0
+  min_free_mb: 256.0
 """
 
 

@@ -131,17 +131,24 @@ def test_a_killed_dream_process_costs_no_sound_and_is_restarted(jack, tmp_path) 
 
 
 def test_a_model_that_cannot_load_ends_the_run_with_its_message(jack, tmp_path) -> None:
-    from .livehelpers import run_cli
+    """Weights that look right (a .tflite with its class map) but do not load: found in the audio process,
+    refused in the dream process while the audio plays; the message is said once, as the run's end."""
+    import shutil
+
+    from .livehelpers import TFLITE, run_cli
 
     config = tmp_path / "quick.yaml"
     config.write_text("osc:\n  enabled: false\n", encoding="utf-8")
-    env = dict(os.environ, DREAMSOUND_YAMNET=str(tmp_path / "missing.tflite"))
+    (tmp_path / "broken.tflite").write_bytes(b"not a model" * 100)
+    shutil.copy(need(TFLITE).parent / "yamnet_class_map.csv", tmp_path / "yamnet_class_map.csv")
+    env = dict(os.environ, DREAMSOUND_YAMNET=str(tmp_path / "broken.tflite"))
     result = run_cli(
         "--config", str(config), "run", "--input-file", str(need(SPEECH_AND_CAT)), "--loop", "--headless",
         "--duration", "120", env=env, timeout=READY_TIMEOUT,
     )
     assert result.returncode == 2, result.stderr[-3000:]
-    assert "the dream engine cannot start: no YAMNet weights could be loaded" in result.stderr, result.stderr[-3000:]
-    assert "missing.tflite" in result.stderr
+    assert result.stderr.count("the dream engine cannot start: no YAMNet weights could be loaded") == 1, (
+        result.stderr[-3000:])
+    assert "broken.tflite" in result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["first_sound"] is not None and summary["engine_state"] == "failed", summary
