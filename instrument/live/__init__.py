@@ -17,9 +17,13 @@ Modules, one job each:
 - ``activity``   what ran when (for naming what an xrun coincided with).
 - ``priority``   nice values: the dream process and its background compiling yield to the audio.
 - ``controls``   the one thread-safe object holding every parameter and exposing the metrics.
-- ``recorder``   the rehearsal recording writer thread (WAV + JSON-lines parameter log).
+- ``recorder``   the rehearsal recording writer thread (WAV + JSON-lines parameter log), the record
+                 folder's checks and the record switch (a take per "on").
 - ``devices``    device lookup, validation and clear errors.
+- ``stream``     the stream's life: devices planned, opened, watched, reopened, closed; a PortAudio
+                 stream or the software clock (no device), behind one interface.
+- ``targets``    target sounds captured from the input, and the checks of a parameter set without the model.
 - ``inputfile``  a recorded take loaded to play into the engine as if it were the microphone.
-- ``engine``     wires everything together and runs a performance.
+- ``engine``     checks what can fail before the audio, wires everything together, runs a performance.
 
 """

@@ -101,6 +101,14 @@ def test_run_without_any_audio_device_chooses_the_software_clock_by_itself(tmp_p
     assert summary["frames"] >= 1.5 * RATE and summary["callback_errors"] == 0, summary
     (wav,) = (tmp_path / "takes").glob("take-*.wav")
     assert sf.info(str(wav)).frames >= RATE
+    replayed = subprocess.run(  # the take replays as one recorded on stage
+        [sys.executable, "-m", "instrument.cli.main", "replay", str(wav), str(tmp_path / "replayed.wav"),
+         "--iterations", "1", "--json"],
+        capture_output=True, text=True, timeout=240, cwd=REPO, env=env,
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout)["audio_seconds"] >= 1.0
+    assert sf.info(str(tmp_path / "replayed.wav")).frames == sf.info(str(wav)).frames
     check = subprocess.run(["jack_wait", "-c"], env=env, capture_output=True, text=True, timeout=30)
     assert "not running" in check.stdout  # and none was started for us
 
