@@ -93,9 +93,9 @@ class SoftwareClock:
                     start, blocks = now, 0
                 self.callback(None, self._out, self.blocksize, None, status)
                 blocks += 1
-                wait = start + blocks * period - time.monotonic()
-                if wait > 0:
-                    self._stop.wait(wait)  # a stop wakes it at once
+                # Always sleep a little: a real-time thread that never sleeps (a callback slower than its
+                # block) would starve its core. Deadlines stay counted from the start, so this never drifts.
+                self._stop.wait(max(start + blocks * period - time.monotonic(), period / 8))  # a stop wakes it
         finally:
             self.finished()
 
