@@ -68,3 +68,41 @@ def test_render_and_replay_print_no_tensorflow_line_through_their_first_compiled
 def test_with_tf_cpp_min_log_level_0_tensorflow_is_heard():
     out = dreamsound("layers", level="0")
     assert out.startswith("exit 0") and tf_lines(out), out
+
+
+PTY_SCRIPT = """
+import os, sys
+import instrument
+from instrument.model.native_log import quiet_start_up
+with quiet_start_up() as filt:
+    print(filt is not None, sys.stderr.isatty(), os.isatty(2), flush=True)
+    print("python on the terminal", file=sys.stderr)
+"""
+
+
+def test_within_the_quiet_scope_python_still_writes_to_the_terminal_so_progress_bars_draw():
+    """Only the descriptor (C++'s writes) goes through the filter; sys.stderr stays the terminal (a pty here)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    try:
+        result = subprocess.run([sys.executable, "-c", PTY_SCRIPT], stderr=follower, stdout=subprocess.PIPE,
+                                text=True, env=env, cwd=REPO, timeout=60)
+        os.close(follower)
+        follower = -1
+        terminal = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the pty's other end is closed: everything has been read
+                break
+            if not chunk:
+                break
+            terminal += chunk
+    finally:
+        if follower >= 0:
+            os.close(follower)
+        os.close(leader)
+    assert result.returncode == 0 and result.stdout.split() == ["True", "True", "False"], result.stdout
+    assert b"python on the terminal" in terminal

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import io
 import os
 import re
 import sys
@@ -126,17 +127,40 @@ def quiet_start_up(fd: int = 2) -> Iterator[LineFilter | None]:
     crash_report = faulthandler.is_enabled() and fd == 2
     if crash_report:
         faulthandler.enable(file=saved, all_threads=True)
+    python_stderr = _direct_stderr(fd, saved)
     try:
         yield filt
     finally:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
+        if python_stderr is not None:
+            sys.stderr = python_stderr
         if crash_report:
             faulthandler.enable(file=fd, all_threads=True)
         os.dup2(saved, fd)  # the pipe's last write end closes: the thread reads the rest, then EOF
         thread.join(5.0)
         os.close(read_end)
         os.close(saved)
+
+
+def _direct_stderr(fd: int, terminal: int) -> io.TextIOBase | None:
+    """Python's own ``sys.stderr`` writes straight to the terminal meanwhile (returns the one it replaced).
+
+    Only C++ writes to the descriptor need the filter; Python's (progress bars, warnings, tracebacks)
+    are never TensorFlow's notices, and rich draws a live progress bar only on a stream that is a
+    terminal, which the pipe is not. A ``sys.stderr`` that is not the descriptor (a test's capture)
+    is left alone.
+    """
+    current = sys.stderr
+    try:
+        if current is None or current.fileno() != fd:
+            return None
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return None
+    current.flush()
+    sys.stderr = io.TextIOWrapper(io.FileIO(terminal, "w", closefd=False), encoding=current.encoding,
+                                  errors=current.errors, line_buffering=True, write_through=True)
+    return current
 
 
 def _write_all(fd: int, data: bytes) -> None:
