@@ -14,7 +14,7 @@ EXTRAS ?= test
 ARGS ?=
 HOST_OS := $(shell uname -s 2>/dev/null || echo unknown)
 
-.PHONY: setup system-packages run test lint check-platforms bench clean
+.PHONY: setup system-packages run test test-material lint check-platforms bench clean
 
 setup: system-packages $(VENV)/.installed
 
@@ -70,6 +70,10 @@ test: setup check-platforms
 	$(BIN)/ruff check instrument tests benchmarks patches tools
 	$(BIN)/python -m pytest -q
 endif
+
+# The recordings and weights the tests read (../shared, or $DREAMSOUND_SHARED), from their public sources.
+test-material: setup
+	$(BIN)/python tools/fetch_test_material.py
 
 # The suite must hold on any host: three runs in a row, one on a single core, one with oneDNN limited to AVX2.
 .PHONY: test-stress

@@ -220,6 +220,10 @@ class OscSettings:
                                  comment="Max: [udpreceive 9001]")
     status_rate: float = setting(10.0, kind="float", low=0.0, high=100.0, unit="per second",
                                  description="/dream/status/... messages per second (0 = off)")
+    client_timeout: float = setting(60.0, kind="float", low=1.0, high=86400.0, unit="seconds",
+                                    description="a sender that sends nothing for this long stops receiving replies"
+                                    " and status",
+                                    comment="the panels send /dream/ping every third of it")
     allow: tuple[str, ...] = setting(default_factory=tuple, kind="any",
                                      description="when listening beyond loopback: sender IPs allowed (empty = anyone)")
     presets_file: str = setting("presets.yaml", kind="text",

@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE.parent))
 
 # The mode and layer menus list the instrument's own names, in index order; every range is the instrument's.
 from instrument.dream.params import LAYERS, MODES  # noqa: E402
-from instrument.settings import CONTROLS  # noqa: E402
+from instrument.settings import CONTROLS, OscSettings  # noqa: E402
 
 
 def value_range(name: str) -> tuple[float, float]:
@@ -65,6 +65,8 @@ def newobj_ports(text: str) -> tuple[int, int, list[str]]:
         "tosymbol": (1, 1, [""]),
         "loadbang": (1, 1, ["bang"]),
         "print": (1, 0, []),
+        "delay": (2, 1, ["bang"]),
+        "metro": (2, 1, ["bang"]),
     }
     if name == "*" and args and "." in args[0]:
         return 2, 1, ["float"]
@@ -179,6 +181,16 @@ def build() -> dict:
     p.line(loadbang, 0, get_msg)
     p.line(get, 0, get_msg)
     p.line(get_msg, 0, udpsend)
+    # /dream/ping every third of osc.client_timeout keeps the replies and status coming
+    beat = f"{OscSettings().client_timeout * 1000 / 3:.0f}"
+    x, y = grid.take(3)
+    beat_del = p.obj(x, y, f"delay {beat}")
+    p.line(loadbang, 0, beat_del)
+    beat_metro = p.obj(x, y + 28, f"metro {beat}")
+    p.line(beat_del, 0, beat_metro)
+    ping_msg = p.message(x, y + 56, "/dream/ping")
+    p.line(beat_metro, 0, ping_msg)
+    p.line(ping_msg, 0, udpsend)
 
     def out(widget: str, address: str, outlet: int = 0) -> str:
         x, y = grid.take()

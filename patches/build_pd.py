@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 TARGET = HERE / "dreamsound.pd"
 sys.path.insert(0, str(HERE.parent))
 
-from instrument.settings import CONTROLS  # noqa: E402  (every range is the instrument's own)
+from instrument.settings import CONTROLS, OscSettings  # noqa: E402  (every range is the instrument's own)
 
 FONT = 10
 WIDTH, HEIGHT = 660, 452  # the graph-on-parent area
@@ -45,6 +45,9 @@ SLIDERS = (
 TOGGLES = ("flip", "freeze", "record")
 SCALARS = (*(s[0] for s in SLIDERS), "iterations", *TOGGLES)
 
+
+
+HEARTBEAT_MS = OscSettings().client_timeout * 1000 / 3  # /dream/ping while connected
 
 def slider_range(name: str) -> tuple[float, float, int]:
     """(low, high, log) of a slider: the declared range; a log slider starts a millionth of the top above 0."""
@@ -366,11 +369,24 @@ def build() -> str:
     state_set = c.msg(nx + 60, ny + 230, "set $1")
     c.wire(state_t, 2, state_set)
     c.wire(state_set, 0, c.obj(nx + 60, ny + 255, "s $0-conn-in"))
-    state_sel = c.obj(nx + 120, ny + 230, "sel 1")
+    state_sel = c.obj(nx + 120, ny + 230, "sel 1 0")
     c.wire(state_t, 1, state_sel)
     get_msg = c.msg(nx + 120, ny + 255, "get")
     c.wire(state_sel, 0, get_msg)
     c.wire(get_msg, 0, c.obj(nx + 120, ny + 280, "s $0-tx"))
+    # while connected, /dream/ping every third of osc.client_timeout keeps the replies and status coming
+    beat = f"{HEARTBEAT_MS:.0f}"
+    beat_del = c.obj(nx + 190, ny + 255, f"del {beat}")
+    c.wire(state_sel, 0, beat_del)
+    beat_metro = c.obj(nx + 190, ny + 280, f"metro {beat}")
+    c.wire(beat_del, 0, beat_metro)
+    beat_stop = c.msg(nx + 260, ny + 230, "stop")
+    c.wire(state_sel, 1, beat_stop)
+    c.wire(beat_stop, 0, beat_del)
+    c.wire(beat_stop, 0, beat_metro)
+    ping_msg = c.msg(nx + 190, ny + 305, "ping")
+    c.wire(beat_metro, 0, ping_msg)
+    c.wire(ping_msg, 0, c.obj(nx + 190, ny + 330, "s $0-tx"))
     connected_msg = c.msg(nx, ny + 305, "connected $1")
     c.wire(state_t, 0, connected_msg)
     outlet = c.obj(nx, ny + 400, "outlet")

@@ -299,6 +299,60 @@
    {
     "box": {
      "id": "obj-13",
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      "bang"
+     ],
+     "patching_rect": [
+      20.0,
+      656.0,
+      86.4,
+      22.0
+     ],
+     "text": "delay 20000"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-14",
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      "bang"
+     ],
+     "patching_rect": [
+      20.0,
+      684.0,
+      86.4,
+      22.0
+     ],
+     "text": "metro 20000"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-15",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      20.0,
+      712.0,
+      91.0,
+      22.0
+     ],
+     "text": "/dream/ping"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-16",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -320,7 +374,7 @@
    },
    {
     "box": {
-     "id": "obj-14",
+     "id": "obj-17",
      "maxclass": "umenu",
      "numinlets": 1,
      "numoutlets": 3,
@@ -358,7 +412,7 @@
    },
    {
     "box": {
-     "id": "obj-15",
+     "id": "obj-18",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -367,7 +421,7 @@
      ],
      "patching_rect": [
       20.0,
-      656.0,
+      740.0,
       137.60000000000002,
       22.0
      ],
@@ -376,7 +430,7 @@
    },
    {
     "box": {
-     "id": "obj-16",
+     "id": "obj-19",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -398,7 +452,7 @@
    },
    {
     "box": {
-     "id": "obj-17",
+     "id": "obj-20",
      "maxclass": "umenu",
      "numinlets": 1,
      "numoutlets": 3,
@@ -486,7 +540,7 @@
    },
    {
     "box": {
-     "id": "obj-18",
+     "id": "obj-21",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -495,7 +549,7 @@
      ],
      "patching_rect": [
       20.0,
-      684.0,
+      768.0,
       144.0,
       22.0
      ],
@@ -504,7 +558,7 @@
    },
    {
     "box": {
-     "id": "obj-19",
+     "id": "obj-22",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -526,7 +580,7 @@
    },
    {
     "box": {
-     "id": "obj-20",
+     "id": "obj-23",
      "maxclass": "slider",
      "numinlets": 1,
      "numoutlets": 1,
@@ -554,7 +608,7 @@
    },
    {
     "box": {
-     "id": "obj-21",
+     "id": "obj-24",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -583,7 +637,7 @@
    },
    {
     "box": {
-     "id": "obj-22",
+     "id": "obj-25",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -592,7 +646,7 @@
      ],
      "patching_rect": [
       20.0,
-      712.0,
+      796.0,
       169.60000000000002,
       22.0
      ],
@@ -601,7 +655,7 @@
    },
    {
     "box": {
-     "id": "obj-23",
+     "id": "obj-26",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -610,7 +664,7 @@
      ],
      "patching_rect": [
       20.0,
-      740.0,
+      824.0,
       169.60000000000002,
       22.0
      ],
@@ -619,7 +673,7 @@
    },
    {
     "box": {
-     "id": "obj-24",
+     "id": "obj-27",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -641,7 +695,7 @@
    },
    {
     "box": {
-     "id": "obj-25",
+     "id": "obj-28",
      "maxclass": "slider",
      "numinlets": 1,
      "numoutlets": 1,
@@ -669,7 +723,7 @@
    },
    {
     "box": {
-     "id": "obj-26",
+     "id": "obj-29",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -698,7 +752,7 @@
    },
    {
     "box": {
-     "id": "obj-27",
+     "id": "obj-30",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -707,7 +761,7 @@
      ],
      "patching_rect": [
       20.0,
-      768.0,
+      852.0,
       131.2,
       22.0
      ],
@@ -716,7 +770,7 @@
    },
    {
     "box": {
-     "id": "obj-28",
+     "id": "obj-31",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -725,7 +779,7 @@
      ],
      "patching_rect": [
       20.0,
-      796.0,
+      880.0,
       131.2,
       22.0
      ],
@@ -734,7 +788,7 @@
    },
    {
     "box": {
-     "id": "obj-29",
+     "id": "obj-32",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -756,7 +810,7 @@
    },
    {
     "box": {
-     "id": "obj-30",
+     "id": "obj-33",
      "maxclass": "slider",
      "numinlets": 1,
      "numoutlets": 1,
@@ -784,7 +838,7 @@
    },
    {
     "box": {
-     "id": "obj-31",
+     "id": "obj-34",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -813,7 +867,7 @@
    },
    {
     "box": {
-     "id": "obj-32",
+     "id": "obj-35",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -821,8 +875,8 @@
       ""
      ],
      "patching_rect": [
-      20.0,
-      824.0,
+      200.0,
+      600.0,
       137.60000000000002,
       22.0
      ],
@@ -831,7 +885,7 @@
    },
    {
     "box": {
-     "id": "obj-33",
+     "id": "obj-36",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -839,8 +893,8 @@
       ""
      ],
      "patching_rect": [
-      20.0,
-      852.0,
+      200.0,
+      628.0,
       137.60000000000002,
       22.0
      ],
@@ -849,7 +903,7 @@
    },
    {
     "box": {
-     "id": "obj-34",
+     "id": "obj-37",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -871,7 +925,7 @@
    },
    {
     "box": {
-     "id": "obj-35",
+     "id": "obj-38",
      "maxclass": "slider",
      "numinlets": 1,
      "numoutlets": 1,
@@ -899,7 +953,7 @@
    },
    {
     "box": {
-     "id": "obj-36",
+     "id": "obj-39",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -928,25 +982,7 @@
    },
    {
     "box": {
-     "id": "obj-37",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 1,
-     "outlettype": [
-      ""
-     ],
-     "patching_rect": [
-      20.0,
-      880.0,
-      156.8,
-      22.0
-     ],
-     "text": "prepend /dream/ceiling"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-38",
+     "id": "obj-40",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -955,7 +991,7 @@
      ],
      "patching_rect": [
       200.0,
-      600.0,
+      656.0,
       156.8,
       22.0
      ],
@@ -964,7 +1000,25 @@
    },
    {
     "box": {
-     "id": "obj-39",
+     "id": "obj-41",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      200.0,
+      684.0,
+      156.8,
+      22.0
+     ],
+     "text": "prepend /dream/ceiling"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-42",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -986,7 +1040,7 @@
    },
    {
     "box": {
-     "id": "obj-40",
+     "id": "obj-43",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -1015,7 +1069,7 @@
    },
    {
     "box": {
-     "id": "obj-41",
+     "id": "obj-44",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1024,7 +1078,7 @@
      ],
      "patching_rect": [
       200.0,
-      628.0,
+      712.0,
       137.60000000000002,
       22.0
      ],
@@ -1033,7 +1087,7 @@
    },
    {
     "box": {
-     "id": "obj-42",
+     "id": "obj-45",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1055,7 +1109,7 @@
    },
    {
     "box": {
-     "id": "obj-43",
+     "id": "obj-46",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -1084,7 +1138,7 @@
    },
    {
     "box": {
-     "id": "obj-44",
+     "id": "obj-47",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1093,7 +1147,7 @@
      ],
      "patching_rect": [
       200.0,
-      656.0,
+      740.0,
       144.0,
       22.0
      ],
@@ -1102,7 +1156,7 @@
    },
    {
     "box": {
-     "id": "obj-45",
+     "id": "obj-48",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1124,7 +1178,7 @@
    },
    {
     "box": {
-     "id": "obj-46",
+     "id": "obj-49",
      "maxclass": "number",
      "numinlets": 1,
      "numoutlets": 2,
@@ -1152,7 +1206,7 @@
    },
    {
     "box": {
-     "id": "obj-47",
+     "id": "obj-50",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1161,7 +1215,7 @@
      ],
      "patching_rect": [
       200.0,
-      684.0,
+      768.0,
       176.0,
       22.0
      ],
@@ -1170,7 +1224,7 @@
    },
    {
     "box": {
-     "id": "obj-48",
+     "id": "obj-51",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1192,7 +1246,7 @@
    },
    {
     "box": {
-     "id": "obj-49",
+     "id": "obj-52",
      "maxclass": "number",
      "numinlets": 1,
      "numoutlets": 2,
@@ -1220,7 +1274,7 @@
    },
    {
     "box": {
-     "id": "obj-50",
+     "id": "obj-53",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1229,7 +1283,7 @@
      ],
      "patching_rect": [
       200.0,
-      712.0,
+      796.0,
       150.4,
       22.0
      ],
@@ -1238,7 +1292,7 @@
    },
    {
     "box": {
-     "id": "obj-51",
+     "id": "obj-54",
      "maxclass": "textedit",
      "numinlets": 1,
      "numoutlets": 4,
@@ -1269,7 +1323,7 @@
    },
    {
     "box": {
-     "id": "obj-52",
+     "id": "obj-55",
      "maxclass": "newobj",
      "numinlets": 2,
      "numoutlets": 2,
@@ -1279,7 +1333,7 @@
      ],
      "patching_rect": [
       200.0,
-      740.0,
+      824.0,
       80.0,
       22.0
      ],
@@ -1288,7 +1342,7 @@
    },
    {
     "box": {
-     "id": "obj-53",
+     "id": "obj-56",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1297,7 +1351,7 @@
      ],
      "patching_rect": [
       200.0,
-      768.0,
+      852.0,
       67.2,
       22.0
      ],
@@ -1306,7 +1360,7 @@
    },
    {
     "box": {
-     "id": "obj-54",
+     "id": "obj-57",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1315,7 +1369,7 @@
      ],
      "patching_rect": [
       200.0,
-      796.0,
+      880.0,
       150.4,
       22.0
      ],
@@ -1324,7 +1378,7 @@
    },
    {
     "box": {
-     "id": "obj-55",
+     "id": "obj-58",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1346,7 +1400,7 @@
    },
    {
     "box": {
-     "id": "obj-56",
+     "id": "obj-59",
      "maxclass": "textedit",
      "numinlets": 1,
      "numoutlets": 4,
@@ -1377,7 +1431,7 @@
    },
    {
     "box": {
-     "id": "obj-57",
+     "id": "obj-60",
      "maxclass": "newobj",
      "numinlets": 2,
      "numoutlets": 2,
@@ -1386,8 +1440,8 @@
       ""
      ],
      "patching_rect": [
-      200.0,
-      824.0,
+      380.0,
+      600.0,
       80.0,
       22.0
      ],
@@ -1396,7 +1450,7 @@
    },
    {
     "box": {
-     "id": "obj-58",
+     "id": "obj-61",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1404,8 +1458,8 @@
       ""
      ],
      "patching_rect": [
-      200.0,
-      852.0,
+      380.0,
+      628.0,
       67.2,
       22.0
      ],
@@ -1414,7 +1468,7 @@
    },
    {
     "box": {
-     "id": "obj-59",
+     "id": "obj-62",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1422,8 +1476,8 @@
       ""
      ],
      "patching_rect": [
-      200.0,
-      880.0,
+      380.0,
+      656.0,
       188.8,
       22.0
      ],
@@ -1432,7 +1486,7 @@
    },
    {
     "box": {
-     "id": "obj-60",
+     "id": "obj-63",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1454,7 +1508,7 @@
    },
    {
     "box": {
-     "id": "obj-61",
+     "id": "obj-64",
      "maxclass": "button",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1479,7 +1533,7 @@
    },
    {
     "box": {
-     "id": "obj-62",
+     "id": "obj-65",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -1508,7 +1562,7 @@
    },
    {
     "box": {
-     "id": "obj-63",
+     "id": "obj-66",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1530,7 +1584,7 @@
    },
    {
     "box": {
-     "id": "obj-64",
+     "id": "obj-67",
      "maxclass": "newobj",
      "numinlets": 2,
      "numoutlets": 1,
@@ -1539,7 +1593,7 @@
      ],
      "patching_rect": [
       380.0,
-      600.0,
+      684.0,
       41.6,
       22.0
      ],
@@ -1548,7 +1602,7 @@
    },
    {
     "box": {
-     "id": "obj-65",
+     "id": "obj-68",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1557,7 +1611,7 @@
      ],
      "patching_rect": [
       380.0,
-      628.0,
+      712.0,
       240.0,
       22.0
      ],
@@ -1566,7 +1620,7 @@
    },
    {
     "box": {
-     "id": "obj-66",
+     "id": "obj-69",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1588,7 +1642,7 @@
    },
    {
     "box": {
-     "id": "obj-67",
+     "id": "obj-70",
      "maxclass": "toggle",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1613,7 +1667,7 @@
    },
    {
     "box": {
-     "id": "obj-68",
+     "id": "obj-71",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1635,7 +1689,7 @@
    },
    {
     "box": {
-     "id": "obj-69",
+     "id": "obj-72",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1644,7 +1698,7 @@
      ],
      "patching_rect": [
       380.0,
-      656.0,
+      740.0,
       137.60000000000002,
       22.0
      ],
@@ -1653,7 +1707,7 @@
    },
    {
     "box": {
-     "id": "obj-70",
+     "id": "obj-73",
      "maxclass": "toggle",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1678,7 +1732,7 @@
    },
    {
     "box": {
-     "id": "obj-71",
+     "id": "obj-74",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1700,7 +1754,7 @@
    },
    {
     "box": {
-     "id": "obj-72",
+     "id": "obj-75",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1709,7 +1763,7 @@
      ],
      "patching_rect": [
       380.0,
-      684.0,
+      768.0,
       150.4,
       22.0
      ],
@@ -1718,7 +1772,7 @@
    },
    {
     "box": {
-     "id": "obj-73",
+     "id": "obj-76",
      "maxclass": "toggle",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1743,7 +1797,7 @@
    },
    {
     "box": {
-     "id": "obj-74",
+     "id": "obj-77",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1765,7 +1819,7 @@
    },
    {
     "box": {
-     "id": "obj-75",
+     "id": "obj-78",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1774,7 +1828,7 @@
      ],
      "patching_rect": [
       380.0,
-      712.0,
+      796.0,
       150.4,
       22.0
      ],
@@ -1783,7 +1837,7 @@
    },
    {
     "box": {
-     "id": "obj-76",
+     "id": "obj-79",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1805,7 +1859,7 @@
    },
    {
     "box": {
-     "id": "obj-77",
+     "id": "obj-80",
      "maxclass": "number",
      "numinlets": 1,
      "numoutlets": 2,
@@ -1833,7 +1887,7 @@
    },
    {
     "box": {
-     "id": "obj-78",
+     "id": "obj-81",
      "maxclass": "button",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1858,7 +1912,7 @@
    },
    {
     "box": {
-     "id": "obj-79",
+     "id": "obj-82",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1880,7 +1934,7 @@
    },
    {
     "box": {
-     "id": "obj-80",
+     "id": "obj-83",
      "maxclass": "newobj",
      "numinlets": 2,
      "numoutlets": 1,
@@ -1889,7 +1943,7 @@
      ],
      "patching_rect": [
       380.0,
-      740.0,
+      824.0,
       40.0,
       22.0
      ],
@@ -1898,7 +1952,7 @@
    },
    {
     "box": {
-     "id": "obj-81",
+     "id": "obj-84",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1907,7 +1961,7 @@
      ],
      "patching_rect": [
       380.0,
-      768.0,
+      852.0,
       182.4,
       22.0
      ],
@@ -1916,7 +1970,7 @@
    },
    {
     "box": {
-     "id": "obj-82",
+     "id": "obj-85",
      "maxclass": "button",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1941,7 +1995,7 @@
    },
    {
     "box": {
-     "id": "obj-83",
+     "id": "obj-86",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1963,7 +2017,7 @@
    },
    {
     "box": {
-     "id": "obj-84",
+     "id": "obj-87",
      "maxclass": "newobj",
      "numinlets": 2,
      "numoutlets": 1,
@@ -1972,7 +2026,7 @@
      ],
      "patching_rect": [
       380.0,
-      796.0,
+      880.0,
       40.0,
       22.0
      ],
@@ -1981,7 +2035,7 @@
    },
    {
     "box": {
-     "id": "obj-85",
+     "id": "obj-88",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1989,8 +2043,8 @@
       ""
      ],
      "patching_rect": [
-      380.0,
-      824.0,
+      560.0,
+      600.0,
       182.4,
       22.0
      ],
@@ -1999,7 +2053,7 @@
    },
    {
     "box": {
-     "id": "obj-86",
+     "id": "obj-89",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2021,7 +2075,7 @@
    },
    {
     "box": {
-     "id": "obj-87",
+     "id": "obj-90",
      "maxclass": "textedit",
      "numinlets": 1,
      "numoutlets": 4,
@@ -2052,7 +2106,7 @@
    },
    {
     "box": {
-     "id": "obj-88",
+     "id": "obj-91",
      "maxclass": "newobj",
      "numinlets": 2,
      "numoutlets": 2,
@@ -2062,7 +2116,7 @@
      ],
      "patching_rect": [
       560.0,
-      600.0,
+      628.0,
       80.0,
       22.0
      ],
@@ -2071,25 +2125,7 @@
    },
    {
     "box": {
-     "id": "obj-89",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 1,
-     "outlettype": [
-      ""
-     ],
-     "patching_rect": [
-      560.0,
-      628.0,
-      67.2,
-      22.0
-     ],
-     "text": "tosymbol"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-90",
+     "id": "obj-92",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -2099,6 +2135,24 @@
      "patching_rect": [
       560.0,
       656.0,
+      67.2,
+      22.0
+     ],
+     "text": "tosymbol"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-93",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      560.0,
+      684.0,
       156.8,
       22.0
      ],
@@ -2107,7 +2161,7 @@
    },
    {
     "box": {
-     "id": "obj-91",
+     "id": "obj-94",
      "maxclass": "number",
      "numinlets": 1,
      "numoutlets": 2,
@@ -2133,7 +2187,7 @@
    },
    {
     "box": {
-     "id": "obj-92",
+     "id": "obj-95",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2155,7 +2209,7 @@
    },
    {
     "box": {
-     "id": "obj-93",
+     "id": "obj-96",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2177,7 +2231,7 @@
    },
    {
     "box": {
-     "id": "obj-94",
+     "id": "obj-97",
      "maxclass": "umenu",
      "numinlets": 1,
      "numoutlets": 3,
@@ -2205,7 +2259,7 @@
    },
    {
     "box": {
-     "id": "obj-95",
+     "id": "obj-98",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2228,25 +2282,7 @@
    },
    {
     "box": {
-     "id": "obj-96",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 1,
-     "outlettype": [
-      ""
-     ],
-     "patching_rect": [
-      560.0,
-      684.0,
-      67.2,
-      22.0
-     ],
-     "text": "tosymbol"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-97",
+     "id": "obj-99",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -2256,6 +2292,24 @@
      "patching_rect": [
       560.0,
       712.0,
+      67.2,
+      22.0
+     ],
+     "text": "tosymbol"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-100",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      560.0,
+      740.0,
       150.4,
       22.0
      ],
@@ -2264,7 +2318,7 @@
    },
    {
     "box": {
-     "id": "obj-98",
+     "id": "obj-101",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2286,7 +2340,7 @@
    },
    {
     "box": {
-     "id": "obj-99",
+     "id": "obj-102",
      "maxclass": "number",
      "numinlets": 1,
      "numoutlets": 2,
@@ -2312,7 +2366,7 @@
    },
    {
     "box": {
-     "id": "obj-100",
+     "id": "obj-103",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -2339,7 +2393,7 @@
    },
    {
     "box": {
-     "id": "obj-101",
+     "id": "obj-104",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2361,7 +2415,7 @@
    },
    {
     "box": {
-     "id": "obj-102",
+     "id": "obj-105",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -2386,7 +2440,7 @@
    },
    {
     "box": {
-     "id": "obj-103",
+     "id": "obj-106",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2408,7 +2462,7 @@
    },
    {
     "box": {
-     "id": "obj-104",
+     "id": "obj-107",
      "maxclass": "number",
      "numinlets": 1,
      "numoutlets": 2,
@@ -2434,7 +2488,7 @@
    },
    {
     "box": {
-     "id": "obj-105",
+     "id": "obj-108",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -2461,7 +2515,7 @@
    },
    {
     "box": {
-     "id": "obj-106",
+     "id": "obj-109",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2483,7 +2537,7 @@
    },
    {
     "box": {
-     "id": "obj-107",
+     "id": "obj-110",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -2508,7 +2562,7 @@
    },
    {
     "box": {
-     "id": "obj-108",
+     "id": "obj-111",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2530,7 +2584,7 @@
    },
    {
     "box": {
-     "id": "obj-109",
+     "id": "obj-112",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -2557,7 +2611,7 @@
    },
    {
     "box": {
-     "id": "obj-110",
+     "id": "obj-113",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -2584,7 +2638,7 @@
    },
    {
     "box": {
-     "id": "obj-111",
+     "id": "obj-114",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2606,7 +2660,7 @@
    },
    {
     "box": {
-     "id": "obj-112",
+     "id": "obj-115",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -2633,7 +2687,7 @@
    },
    {
     "box": {
-     "id": "obj-113",
+     "id": "obj-116",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2655,7 +2709,7 @@
    },
    {
     "box": {
-     "id": "obj-114",
+     "id": "obj-117",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -2682,7 +2736,7 @@
    },
    {
     "box": {
-     "id": "obj-115",
+     "id": "obj-118",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2704,7 +2758,7 @@
    },
    {
     "box": {
-     "id": "obj-116",
+     "id": "obj-119",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -2731,7 +2785,7 @@
    },
    {
     "box": {
-     "id": "obj-117",
+     "id": "obj-120",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2753,7 +2807,7 @@
    },
    {
     "box": {
-     "id": "obj-118",
+     "id": "obj-121",
      "maxclass": "number",
      "numinlets": 1,
      "numoutlets": 2,
@@ -2779,7 +2833,7 @@
    },
    {
     "box": {
-     "id": "obj-119",
+     "id": "obj-122",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2801,7 +2855,7 @@
    },
    {
     "box": {
-     "id": "obj-120",
+     "id": "obj-123",
      "maxclass": "number",
      "numinlets": 1,
      "numoutlets": 2,
@@ -2827,7 +2881,7 @@
    },
    {
     "box": {
-     "id": "obj-121",
+     "id": "obj-124",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2849,7 +2903,7 @@
    },
    {
     "box": {
-     "id": "obj-122",
+     "id": "obj-125",
      "maxclass": "toggle",
      "numinlets": 1,
      "numoutlets": 1,
@@ -2874,7 +2928,7 @@
    },
    {
     "box": {
-     "id": "obj-123",
+     "id": "obj-126",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -2899,7 +2953,7 @@
    },
    {
     "box": {
-     "id": "obj-124",
+     "id": "obj-127",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2921,7 +2975,7 @@
    },
    {
     "box": {
-     "id": "obj-125",
+     "id": "obj-128",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -2946,7 +3000,7 @@
    },
    {
     "box": {
-     "id": "obj-126",
+     "id": "obj-129",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2968,7 +3022,7 @@
    },
    {
     "box": {
-     "id": "obj-127",
+     "id": "obj-130",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -2993,7 +3047,7 @@
    },
    {
     "box": {
-     "id": "obj-128",
+     "id": "obj-131",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -3015,7 +3069,7 @@
    },
    {
     "box": {
-     "id": "obj-129",
+     "id": "obj-132",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3033,7 +3087,7 @@
    },
    {
     "box": {
-     "id": "obj-130",
+     "id": "obj-133",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3056,7 +3110,7 @@
    },
    {
     "box": {
-     "id": "obj-131",
+     "id": "obj-134",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3074,7 +3128,7 @@
    },
    {
     "box": {
-     "id": "obj-132",
+     "id": "obj-135",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3092,7 +3146,7 @@
    },
    {
     "box": {
-     "id": "obj-133",
+     "id": "obj-136",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3110,7 +3164,7 @@
    },
    {
     "box": {
-     "id": "obj-134",
+     "id": "obj-137",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3128,7 +3182,7 @@
    },
    {
     "box": {
-     "id": "obj-135",
+     "id": "obj-138",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3146,7 +3200,7 @@
    },
    {
     "box": {
-     "id": "obj-136",
+     "id": "obj-139",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3169,7 +3223,7 @@
    },
    {
     "box": {
-     "id": "obj-137",
+     "id": "obj-140",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3187,7 +3241,7 @@
    },
    {
     "box": {
-     "id": "obj-138",
+     "id": "obj-141",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3205,7 +3259,7 @@
    },
    {
     "box": {
-     "id": "obj-139",
+     "id": "obj-142",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3223,7 +3277,7 @@
    },
    {
     "box": {
-     "id": "obj-140",
+     "id": "obj-143",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3241,7 +3295,7 @@
    },
    {
     "box": {
-     "id": "obj-141",
+     "id": "obj-144",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3259,7 +3313,7 @@
    },
    {
     "box": {
-     "id": "obj-142",
+     "id": "obj-145",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3282,7 +3336,7 @@
    },
    {
     "box": {
-     "id": "obj-143",
+     "id": "obj-146",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -3301,7 +3355,7 @@
    },
    {
     "box": {
-     "id": "obj-144",
+     "id": "obj-147",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3319,7 +3373,7 @@
    },
    {
     "box": {
-     "id": "obj-145",
+     "id": "obj-148",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -3338,7 +3392,7 @@
    },
    {
     "box": {
-     "id": "obj-146",
+     "id": "obj-149",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3356,7 +3410,7 @@
    },
    {
     "box": {
-     "id": "obj-147",
+     "id": "obj-150",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -3375,7 +3429,7 @@
    },
    {
     "box": {
-     "id": "obj-148",
+     "id": "obj-151",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3393,7 +3447,7 @@
    },
    {
     "box": {
-     "id": "obj-149",
+     "id": "obj-152",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3411,7 +3465,7 @@
    },
    {
     "box": {
-     "id": "obj-150",
+     "id": "obj-153",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3429,7 +3483,7 @@
    },
    {
     "box": {
-     "id": "obj-151",
+     "id": "obj-154",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3447,7 +3501,7 @@
    },
    {
     "box": {
-     "id": "obj-152",
+     "id": "obj-155",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -3465,7 +3519,7 @@
    },
    {
     "box": {
-     "id": "obj-153",
+     "id": "obj-156",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3488,7 +3542,7 @@
    },
    {
     "box": {
-     "id": "obj-154",
+     "id": "obj-157",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -3507,7 +3561,7 @@
    },
    {
     "box": {
-     "id": "obj-155",
+     "id": "obj-158",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3525,7 +3579,7 @@
    },
    {
     "box": {
-     "id": "obj-156",
+     "id": "obj-159",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3543,7 +3597,7 @@
    },
    {
     "box": {
-     "id": "obj-157",
+     "id": "obj-160",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3561,7 +3615,7 @@
    },
    {
     "box": {
-     "id": "obj-158",
+     "id": "obj-161",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3579,7 +3633,7 @@
    },
    {
     "box": {
-     "id": "obj-159",
+     "id": "obj-162",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 3,
@@ -3599,7 +3653,7 @@
    },
    {
     "box": {
-     "id": "obj-160",
+     "id": "obj-163",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3617,7 +3671,7 @@
    },
    {
     "box": {
-     "id": "obj-161",
+     "id": "obj-164",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3635,7 +3689,7 @@
    },
    {
     "box": {
-     "id": "obj-162",
+     "id": "obj-165",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3653,7 +3707,7 @@
    },
    {
     "box": {
-     "id": "obj-163",
+     "id": "obj-166",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3676,7 +3730,7 @@
    },
    {
     "box": {
-     "id": "obj-164",
+     "id": "obj-167",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 3,
@@ -3696,7 +3750,7 @@
    },
    {
     "box": {
-     "id": "obj-165",
+     "id": "obj-168",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3714,7 +3768,7 @@
    },
    {
     "box": {
-     "id": "obj-166",
+     "id": "obj-169",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3732,7 +3786,7 @@
    },
    {
     "box": {
-     "id": "obj-167",
+     "id": "obj-170",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3750,7 +3804,7 @@
    },
    {
     "box": {
-     "id": "obj-168",
+     "id": "obj-171",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -3769,7 +3823,7 @@
    },
    {
     "box": {
-     "id": "obj-169",
+     "id": "obj-172",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3787,7 +3841,7 @@
    },
    {
     "box": {
-     "id": "obj-170",
+     "id": "obj-173",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3805,7 +3859,7 @@
    },
    {
     "box": {
-     "id": "obj-171",
+     "id": "obj-174",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3823,7 +3877,7 @@
    },
    {
     "box": {
-     "id": "obj-172",
+     "id": "obj-175",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3841,7 +3895,7 @@
    },
    {
     "box": {
-     "id": "obj-173",
+     "id": "obj-176",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3859,7 +3913,7 @@
    },
    {
     "box": {
-     "id": "obj-174",
+     "id": "obj-177",
      "maxclass": "newobj",
      "numinlets": 5,
      "numoutlets": 5,
@@ -3881,7 +3935,7 @@
    },
    {
     "box": {
-     "id": "obj-175",
+     "id": "obj-178",
      "maxclass": "newobj",
      "numinlets": 2,
      "numoutlets": 1,
@@ -3899,7 +3953,7 @@
    },
    {
     "box": {
-     "id": "obj-176",
+     "id": "obj-179",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3917,7 +3971,7 @@
    },
    {
     "box": {
-     "id": "obj-177",
+     "id": "obj-180",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3935,7 +3989,7 @@
    },
    {
     "box": {
-     "id": "obj-178",
+     "id": "obj-181",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3953,7 +4007,7 @@
    },
    {
     "box": {
-     "id": "obj-179",
+     "id": "obj-182",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3971,7 +4025,7 @@
    },
    {
     "box": {
-     "id": "obj-180",
+     "id": "obj-183",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 0,
@@ -4049,6 +4103,30 @@
    {
     "patchline": {
      "destination": [
+      "obj-13",
+      0
+     ],
+     "source": [
+      "obj-11",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-14",
+      0
+     ],
+     "source": [
+      "obj-13",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
       "obj-15",
       0
      ],
@@ -4097,7 +4175,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-22",
+      "obj-21",
       0
      ],
      "source": [
@@ -4113,18 +4191,6 @@
       0
      ],
      "source": [
-      "obj-22",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-23",
-      0
-     ],
-     "source": [
       "obj-21",
       0
      ]
@@ -4133,7 +4199,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-5",
+      "obj-25",
       0
      ],
      "source": [
@@ -4145,7 +4211,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-27",
+      "obj-5",
       0
      ],
      "source": [
@@ -4157,11 +4223,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-5",
+      "obj-26",
       0
      ],
      "source": [
-      "obj-27",
+      "obj-24",
       0
      ]
     }
@@ -4169,7 +4235,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-28",
+      "obj-5",
       0
      ],
      "source": [
@@ -4181,7 +4247,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-5",
+      "obj-30",
       0
      ],
      "source": [
@@ -4193,7 +4259,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-32",
+      "obj-5",
       0
      ],
      "source": [
@@ -4205,11 +4271,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-5",
+      "obj-31",
       0
      ],
      "source": [
-      "obj-32",
+      "obj-29",
       0
      ]
     }
@@ -4217,7 +4283,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-33",
+      "obj-5",
       0
      ],
      "source": [
@@ -4229,7 +4295,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-5",
+      "obj-35",
       0
      ],
      "source": [
@@ -4241,7 +4307,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-37",
+      "obj-5",
       0
      ],
      "source": [
@@ -4253,11 +4319,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-5",
+      "obj-36",
       0
      ],
      "source": [
-      "obj-37",
+      "obj-34",
       0
      ]
     }
@@ -4265,7 +4331,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-38",
+      "obj-5",
       0
      ],
      "source": [
@@ -4277,7 +4343,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-5",
+      "obj-40",
       0
      ],
      "source": [
@@ -4289,11 +4355,23 @@
    {
     "patchline": {
      "destination": [
-      "obj-41",
+      "obj-5",
       0
      ],
      "source": [
       "obj-40",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-41",
+      0
+     ],
+     "source": [
+      "obj-39",
       0
      ]
     }
@@ -4385,35 +4463,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-52",
-      0
-     ],
-     "source": [
-      "obj-51",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-53",
       0
      ],
      "source": [
       "obj-52",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-54",
-      0
-     ],
-     "source": [
-      "obj-53",
       0
      ]
     }
@@ -4425,7 +4479,31 @@
       0
      ],
      "source": [
+      "obj-53",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-55",
+      0
+     ],
+     "source": [
       "obj-54",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-56",
+      0
+     ],
+     "source": [
+      "obj-55",
       0
      ]
     }
@@ -4445,7 +4523,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-58",
+      "obj-5",
       0
      ],
      "source": [
@@ -4457,19 +4535,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-59",
-      0
-     ],
-     "source": [
-      "obj-58",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-5",
+      "obj-60",
       0
      ],
      "source": [
@@ -4481,7 +4547,19 @@
    {
     "patchline": {
      "destination": [
-      "obj-64",
+      "obj-61",
+      0
+     ],
+     "source": [
+      "obj-60",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-62",
       0
      ],
      "source": [
@@ -4493,8 +4571,8 @@
    {
     "patchline": {
      "destination": [
-      "obj-64",
-      1
+      "obj-5",
+      0
      ],
      "source": [
       "obj-62",
@@ -4505,7 +4583,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-65",
+      "obj-67",
       0
      ],
      "source": [
@@ -4517,8 +4595,8 @@
    {
     "patchline": {
      "destination": [
-      "obj-5",
-      0
+      "obj-67",
+      1
      ],
      "source": [
       "obj-65",
@@ -4529,7 +4607,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-69",
+      "obj-68",
       0
      ],
      "source": [
@@ -4545,7 +4623,7 @@
       0
      ],
      "source": [
-      "obj-69",
+      "obj-68",
       0
      ]
     }
@@ -4601,7 +4679,19 @@
    {
     "patchline": {
      "destination": [
-      "obj-80",
+      "obj-78",
+      0
+     ],
+     "source": [
+      "obj-76",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-5",
       0
      ],
      "source": [
@@ -4613,31 +4703,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-80",
-      1
-     ],
-     "source": [
-      "obj-77",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-81",
-      0
-     ],
-     "source": [
-      "obj-80",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-5",
+      "obj-83",
       0
      ],
      "source": [
@@ -4649,23 +4715,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-84",
-      0
-     ],
-     "source": [
-      "obj-82",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-84",
+      "obj-83",
       1
      ],
      "source": [
-      "obj-77",
+      "obj-80",
       0
      ]
     }
@@ -4673,11 +4727,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-85",
+      "obj-84",
       0
      ],
      "source": [
-      "obj-84",
+      "obj-83",
       0
      ]
     }
@@ -4689,7 +4743,31 @@
       0
      ],
      "source": [
+      "obj-84",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-87",
+      0
+     ],
+     "source": [
       "obj-85",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-87",
+      1
+     ],
+     "source": [
+      "obj-80",
       0
      ]
     }
@@ -4709,7 +4787,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-89",
+      "obj-5",
       0
      ],
      "source": [
@@ -4721,563 +4799,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-90",
-      0
-     ],
-     "source": [
-      "obj-89",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-5",
-      0
-     ],
-     "source": [
-      "obj-90",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-96",
-      0
-     ],
-     "source": [
-      "obj-94",
-      1
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-97",
-      0
-     ],
-     "source": [
-      "obj-96",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-5",
-      0
-     ],
-     "source": [
-      "obj-97",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-130",
-      0
-     ],
-     "source": [
-      "obj-129",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-131",
-      0
-     ],
-     "source": [
-      "obj-130",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-20",
-      0
-     ],
-     "source": [
-      "obj-131",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-21",
-      0
-     ],
-     "source": [
-      "obj-131",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-132",
-      0
-     ],
-     "source": [
-      "obj-130",
-      1
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-25",
-      0
-     ],
-     "source": [
-      "obj-132",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-26",
-      0
-     ],
-     "source": [
-      "obj-132",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-133",
-      0
-     ],
-     "source": [
-      "obj-130",
-      2
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-30",
-      0
-     ],
-     "source": [
-      "obj-133",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-31",
-      0
-     ],
-     "source": [
-      "obj-133",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-134",
-      0
-     ],
-     "source": [
-      "obj-130",
-      3
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-35",
-      0
-     ],
-     "source": [
-      "obj-134",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-36",
-      0
-     ],
-     "source": [
-      "obj-134",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-135",
-      0
-     ],
-     "source": [
-      "obj-130",
-      4
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-40",
-      0
-     ],
-     "source": [
-      "obj-135",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-136",
-      0
-     ],
-     "source": [
-      "obj-130",
-      5
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-137",
-      0
-     ],
-     "source": [
-      "obj-136",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-43",
-      0
-     ],
-     "source": [
-      "obj-137",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-138",
-      0
-     ],
-     "source": [
-      "obj-136",
-      1
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-46",
-      0
-     ],
-     "source": [
-      "obj-138",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-139",
-      0
-     ],
-     "source": [
-      "obj-136",
-      2
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-67",
-      0
-     ],
-     "source": [
-      "obj-139",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-140",
-      0
-     ],
-     "source": [
-      "obj-136",
-      3
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-70",
-      0
-     ],
-     "source": [
-      "obj-140",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-141",
-      0
-     ],
-     "source": [
-      "obj-136",
-      4
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-73",
-      0
-     ],
-     "source": [
-      "obj-141",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-142",
-      0
-     ],
-     "source": [
-      "obj-136",
-      5
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-143",
-      0
-     ],
-     "source": [
-      "obj-142",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-144",
-      0
-     ],
-     "source": [
-      "obj-143",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-14",
-      0
-     ],
-     "source": [
-      "obj-144",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-145",
-      0
-     ],
-     "source": [
-      "obj-142",
-      1
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-146",
-      0
-     ],
-     "source": [
-      "obj-145",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-17",
-      0
-     ],
-     "source": [
-      "obj-146",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-147",
-      0
-     ],
-     "source": [
-      "obj-142",
-      2
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-148",
-      0
-     ],
-     "source": [
-      "obj-147",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-49",
-      0
-     ],
-     "source": [
-      "obj-148",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-149",
-      0
-     ],
-     "source": [
-      "obj-147",
-      1
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-51",
-      0
-     ],
-     "source": [
-      "obj-149",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-150",
-      0
-     ],
-     "source": [
-      "obj-142",
-      3
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-56",
-      0
-     ],
-     "source": [
-      "obj-150",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-151",
-      0
-     ],
-     "source": [
-      "obj-142",
-      4
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-91",
       0
      ],
      "source": [
-      "obj-151",
+      "obj-90",
       0
      ]
     }
@@ -5285,23 +4811,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-152",
+      "obj-92",
       0
      ],
      "source": [
-      "obj-142",
-      4
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-94",
-      0
-     ],
-     "source": [
-      "obj-152",
+      "obj-91",
       0
      ]
     }
@@ -5309,23 +4823,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-153",
+      "obj-93",
       0
      ],
      "source": [
-      "obj-142",
-      5
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-154",
-      0
-     ],
-     "source": [
-      "obj-153",
+      "obj-92",
       0
      ]
     }
@@ -5333,119 +4835,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-155",
+      "obj-5",
       0
      ],
      "source": [
-      "obj-154",
-      1
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-94",
-      0
-     ],
-     "source": [
-      "obj-155",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-156",
-      0
-     ],
-     "source": [
-      "obj-153",
-      1
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-125",
-      0
-     ],
-     "source": [
-      "obj-156",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-157",
-      0
-     ],
-     "source": [
-      "obj-153",
-      2
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-125",
-      0
-     ],
-     "source": [
-      "obj-157",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-158",
-      0
-     ],
-     "source": [
-      "obj-153",
-      3
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-127",
-      0
-     ],
-     "source": [
-      "obj-158",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-159",
-      0
-     ],
-     "source": [
-      "obj-153",
-      4
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-160",
-      0
-     ],
-     "source": [
-      "obj-159",
+      "obj-93",
       0
      ]
     }
@@ -5457,6 +4851,654 @@
       0
      ],
      "source": [
+      "obj-97",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-100",
+      0
+     ],
+     "source": [
+      "obj-99",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-5",
+      0
+     ],
+     "source": [
+      "obj-100",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-133",
+      0
+     ],
+     "source": [
+      "obj-132",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-134",
+      0
+     ],
+     "source": [
+      "obj-133",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-23",
+      0
+     ],
+     "source": [
+      "obj-134",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-24",
+      0
+     ],
+     "source": [
+      "obj-134",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-135",
+      0
+     ],
+     "source": [
+      "obj-133",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-28",
+      0
+     ],
+     "source": [
+      "obj-135",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-29",
+      0
+     ],
+     "source": [
+      "obj-135",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-136",
+      0
+     ],
+     "source": [
+      "obj-133",
+      2
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-33",
+      0
+     ],
+     "source": [
+      "obj-136",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-34",
+      0
+     ],
+     "source": [
+      "obj-136",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-137",
+      0
+     ],
+     "source": [
+      "obj-133",
+      3
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-38",
+      0
+     ],
+     "source": [
+      "obj-137",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-39",
+      0
+     ],
+     "source": [
+      "obj-137",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-138",
+      0
+     ],
+     "source": [
+      "obj-133",
+      4
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-43",
+      0
+     ],
+     "source": [
+      "obj-138",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-139",
+      0
+     ],
+     "source": [
+      "obj-133",
+      5
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-140",
+      0
+     ],
+     "source": [
+      "obj-139",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-46",
+      0
+     ],
+     "source": [
+      "obj-140",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-141",
+      0
+     ],
+     "source": [
+      "obj-139",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-49",
+      0
+     ],
+     "source": [
+      "obj-141",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-142",
+      0
+     ],
+     "source": [
+      "obj-139",
+      2
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-70",
+      0
+     ],
+     "source": [
+      "obj-142",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-143",
+      0
+     ],
+     "source": [
+      "obj-139",
+      3
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-73",
+      0
+     ],
+     "source": [
+      "obj-143",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-144",
+      0
+     ],
+     "source": [
+      "obj-139",
+      4
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-76",
+      0
+     ],
+     "source": [
+      "obj-144",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-145",
+      0
+     ],
+     "source": [
+      "obj-139",
+      5
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-146",
+      0
+     ],
+     "source": [
+      "obj-145",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-147",
+      0
+     ],
+     "source": [
+      "obj-146",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-17",
+      0
+     ],
+     "source": [
+      "obj-147",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-148",
+      0
+     ],
+     "source": [
+      "obj-145",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-149",
+      0
+     ],
+     "source": [
+      "obj-148",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-20",
+      0
+     ],
+     "source": [
+      "obj-149",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-150",
+      0
+     ],
+     "source": [
+      "obj-145",
+      2
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-151",
+      0
+     ],
+     "source": [
+      "obj-150",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-52",
+      0
+     ],
+     "source": [
+      "obj-151",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-152",
+      0
+     ],
+     "source": [
+      "obj-150",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-54",
+      0
+     ],
+     "source": [
+      "obj-152",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-153",
+      0
+     ],
+     "source": [
+      "obj-145",
+      3
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-59",
+      0
+     ],
+     "source": [
+      "obj-153",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-154",
+      0
+     ],
+     "source": [
+      "obj-145",
+      4
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-94",
+      0
+     ],
+     "source": [
+      "obj-154",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-155",
+      0
+     ],
+     "source": [
+      "obj-145",
+      4
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-97",
+      0
+     ],
+     "source": [
+      "obj-155",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-156",
+      0
+     ],
+     "source": [
+      "obj-145",
+      5
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-157",
+      0
+     ],
+     "source": [
+      "obj-156",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-158",
+      0
+     ],
+     "source": [
+      "obj-157",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-97",
+      0
+     ],
+     "source": [
+      "obj-158",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-159",
+      0
+     ],
+     "source": [
+      "obj-156",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-128",
+      0
+     ],
+     "source": [
+      "obj-159",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-160",
+      0
+     ],
+     "source": [
+      "obj-156",
+      2
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-128",
+      0
+     ],
+     "source": [
       "obj-160",
       0
      ]
@@ -5469,15 +5511,15 @@
       0
      ],
      "source": [
-      "obj-159",
-      1
+      "obj-156",
+      3
      ]
     }
    },
    {
     "patchline": {
      "destination": [
-      "obj-100",
+      "obj-130",
       0
      ],
      "source": [
@@ -5493,15 +5535,15 @@
       0
      ],
      "source": [
-      "obj-159",
-      2
+      "obj-156",
+      4
      ]
     }
    },
    {
     "patchline": {
      "destination": [
-      "obj-102",
+      "obj-163",
       0
      ],
      "source": [
@@ -5513,19 +5555,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-163",
-      0
-     ],
-     "source": [
-      "obj-153",
-      5
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-164",
+      "obj-102",
       0
      ],
      "source": [
@@ -5537,36 +5567,36 @@
    {
     "patchline": {
      "destination": [
-      "obj-165",
-      0
-     ],
-     "source": [
       "obj-164",
       0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-104",
-      0
      ],
      "source": [
-      "obj-165",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-166",
-      0
-     ],
-     "source": [
-      "obj-164",
+      "obj-162",
       1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-103",
+      0
+     ],
+     "source": [
+      "obj-164",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-165",
+      0
+     ],
+     "source": [
+      "obj-162",
+      2
      ]
     }
    },
@@ -5577,8 +5607,20 @@
       0
      ],
      "source": [
+      "obj-165",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
       "obj-166",
       0
+     ],
+     "source": [
+      "obj-156",
+      5
      ]
     }
    },
@@ -5589,8 +5631,20 @@
       0
      ],
      "source": [
-      "obj-164",
-      2
+      "obj-166",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-168",
+      0
+     ],
+     "source": [
+      "obj-167",
+      0
      ]
     }
    },
@@ -5601,20 +5655,8 @@
       0
      ],
      "source": [
-      "obj-167",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-168",
       0
-     ],
-     "source": [
-      "obj-163",
-      1
      ]
     }
    },
@@ -5625,15 +5667,15 @@
       0
      ],
      "source": [
-      "obj-168",
-      0
+      "obj-167",
+      1
      ]
     }
    },
    {
     "patchline": {
      "destination": [
-      "obj-109",
+      "obj-108",
       0
      ],
      "source": [
@@ -5649,8 +5691,8 @@
       0
      ],
      "source": [
-      "obj-168",
-      1
+      "obj-167",
+      2
      ]
     }
    },
@@ -5673,15 +5715,15 @@
       0
      ],
      "source": [
-      "obj-163",
-      2
+      "obj-166",
+      1
      ]
     }
    },
    {
     "patchline": {
      "destination": [
-      "obj-112",
+      "obj-172",
       0
      ],
      "source": [
@@ -5693,19 +5735,7 @@
    {
     "patchline": {
      "destination": [
-      "obj-172",
-      0
-     ],
-     "source": [
-      "obj-163",
-      3
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-114",
+      "obj-112",
       0
      ],
      "source": [
@@ -5721,79 +5751,7 @@
       0
      ],
      "source": [
-      "obj-163",
-      4
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-118",
-      0
-     ],
-     "source": [
-      "obj-173",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-174",
-      0
-     ],
-     "source": [
-      "obj-163",
-      5
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-175",
-      0
-     ],
-     "source": [
-      "obj-174",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-176",
-      0
-     ],
-     "source": [
-      "obj-175",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-116",
-      0
-     ],
-     "source": [
-      "obj-176",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-177",
-      0
-     ],
-     "source": [
-      "obj-174",
+      "obj-171",
       1
      ]
     }
@@ -5801,11 +5759,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-122",
+      "obj-113",
       0
      ],
      "source": [
-      "obj-177",
+      "obj-173",
       0
      ]
     }
@@ -5813,11 +5771,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-178",
+      "obj-174",
       0
      ],
      "source": [
-      "obj-174",
+      "obj-166",
       2
      ]
     }
@@ -5825,11 +5783,83 @@
    {
     "patchline": {
      "destination": [
-      "obj-120",
+      "obj-115",
       0
      ],
      "source": [
+      "obj-174",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-175",
+      0
+     ],
+     "source": [
+      "obj-166",
+      3
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-117",
+      0
+     ],
+     "source": [
+      "obj-175",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-176",
+      0
+     ],
+     "source": [
+      "obj-166",
+      4
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-121",
+      0
+     ],
+     "source": [
+      "obj-176",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-177",
+      0
+     ],
+     "source": [
+      "obj-166",
+      5
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
       "obj-178",
+      0
+     ],
+     "source": [
+      "obj-177",
       0
      ]
     }
@@ -5841,15 +5871,15 @@
       0
      ],
      "source": [
-      "obj-174",
-      3
+      "obj-178",
+      0
      ]
     }
    },
    {
     "patchline": {
      "destination": [
-      "obj-123",
+      "obj-119",
       0
      ],
      "source": [
@@ -5865,7 +5895,79 @@
       0
      ],
      "source": [
-      "obj-174",
+      "obj-177",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-125",
+      0
+     ],
+     "source": [
+      "obj-180",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-181",
+      0
+     ],
+     "source": [
+      "obj-177",
+      2
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-123",
+      0
+     ],
+     "source": [
+      "obj-181",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-182",
+      0
+     ],
+     "source": [
+      "obj-177",
+      3
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-126",
+      0
+     ],
+     "source": [
+      "obj-182",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-183",
+      0
+     ],
+     "source": [
+      "obj-177",
       4
      ]
     }

@@ -31,8 +31,8 @@ os.environ["DREAMSOUND_DATA"] = tempfile.mkdtemp(prefix="dreamsound-test-data-")
 def shared_file(path: Path) -> Path:
     if not path.is_file():
         pytest.fail(
-            f"test material {path} is missing: the tests need ../shared beside the checkout "
-            "(or DREAMSOUND_SHARED pointing at it)",
+            f"test material {path} is missing: run `make test-material` to download it from its public sources"
+            " into ../shared beside the checkout (or DREAMSOUND_SHARED pointing at another folder)",
             pytrace=False,
         )
     return path

@@ -130,3 +130,23 @@ def test_the_audio_process_modules_never_import_tensorflow_at_module_level():
                 todo.append(target)
     assert "tensorflow" not in reached, f"{reached['tensorflow'].relative_to(PACKAGE.parent)} imports tensorflow"
     assert len(seen) > len(AUDIO_PROCESS)  # the walk followed the package
+
+
+# Inside the OSC layer, as python-osc keeps its dispatcher apart from its servers: the transport (socket,
+# thread) and the destinations know no OSC address; dispatch sends nothing itself; server.py joins them.
+OSC_PARTS = {
+    "transport": set(),
+    "feedback": set(),
+    "dispatch": {"namespace", "presets"},
+    "server": {"dispatch", "feedback", "namespace", "presets", "transport", "wire"},
+}
+
+
+def test_the_osc_server_is_transport_dispatch_and_feedback_joined():
+    wrong = []
+    for part, allowed in OSC_PARTS.items():
+        path = PACKAGE / "osc" / f"{part}.py"
+        used = {name.split(".")[2] for _, name in imports(path) if name.startswith("instrument.osc.")}
+        if used - allowed:
+            wrong.append(f"osc/{part}.py imports {sorted(used - allowed)} (allowed: {sorted(allowed)})")
+    assert not wrong, "\n".join(wrong)

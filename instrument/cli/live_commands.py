@@ -88,20 +88,20 @@ def _device(value: str | None) -> str | int | None:
     return int(value) if value.strip().isdigit() else value
 
 
-def status_text(m: dict[str, Any]) -> str:
-    """One compact line (fits 100 columns): time, xruns, dreaming speed, latency, levels, recording."""
-    from instrument.live.engine import output_peak_db
+def status_text(m: dict[str, Any], params: Any = None, class_name: Any = None) -> str:
+    """The status line: mode, layer, target, output class, levels, iterations, latency, xruns, recording."""
+    from instrument.live.metrics import status_line
 
-    latency = "-" if m["latency"] is None else f"{m['latency']:.2f}s"
-    cycle = "-" if m["cycle_ms_median"] is None else f"{m['cycle_ms_median']:.0f}ms"
-    rec = f"rec {m['recorded_seconds']:.0f}s" if m["recording"] else "rec off"
-    state = m.get("engine_state", "dreaming")
-    dreaming = f"{m['iterations_per_second']:.0f} it/s" if state == "dreaming" else f"dreams {state}"
-    return (
-        f"{m['uptime']:.0f}s xruns {m['xruns']} | {dreaming}"
-        f" {m['iterations_per_window']:.0f}/win {cycle} | lat {latency}"
-        f" | in {output_peak_db(m['input_peak'])} out {output_peak_db(m['output_peak'])} dB | {rec}"
-    )
+    return status_line(m, params, class_name)
+
+
+def _status(engine: Any, m: dict[str, Any]) -> str:
+    classes = engine.classes  # None until the dream process has loaded the model
+
+    def class_name(index: int) -> str:
+        return classes[index].name if classes is not None else f"class {index}"
+
+    return status_text(m, engine.controls.params, class_name)
 
 
 def _osc(settings: Config, engine: Any) -> list[Any]:
@@ -161,7 +161,7 @@ def run_command(args: argparse.Namespace) -> int:
         with Live("starting…", console=console, refresh_per_second=4, transient=False) as live:
 
             def reporter(m: dict[str, Any]) -> None:
-                live.update(Text(status_text(m)))
+                live.update(Text(_status(engine, m)))
 
             engine.settings = dataclasses.replace(
                 settings, live=dataclasses.replace(settings.live, status_interval=0.25)
@@ -170,7 +170,7 @@ def run_command(args: argparse.Namespace) -> int:
     else:
 
         def reporter(m: dict[str, Any]) -> None:
-            print(f"dreamsound: {status_text(m)}", file=sys.stderr, flush=True)
+            print(f"dreamsound: {_status(engine, m)}", file=sys.stderr, flush=True)
 
         code = engine.run(duration, reporter, on_ready, services)
     summary = engine.controls.metrics(reset_peaks=False)

@@ -8,6 +8,7 @@ the commands that need it, so ``--help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -47,6 +48,20 @@ def _accept_config_after(commands: argparse._SubParsersAction) -> None:
                 _accept_config_after(action)
 
 
+# Commands whose terminal is the performer's console (rich's live status needs a real tty): the
+# dream process keeps TensorFlow's notices off it by itself.
+_TERMINAL_COMMANDS = frozenset({"run", "devices"})
+
+
+def _quiet(command: str) -> contextlib.AbstractContextManager:
+    """TensorFlow's notices off the terminal for the whole of an offline command (native_log.py)."""
+    if command in _TERMINAL_COMMANDS:
+        return contextlib.nullcontext()
+    from instrument.model.native_log import quiet_start_up
+
+    return quiet_start_up()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from instrument.model.runtime import prepare_tensorflow_environment
 
@@ -54,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        with _quiet(args.command):
+            return int(args.handler(args) or 0)
     except DreamSoundError as err:
         print(f"dreamsound: error: {err}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -203,3 +204,52 @@ class Metrics:
 
 
 METRIC_NAMES = tuple(Metrics().snapshot(reset_peaks=False))
+
+
+def level_db(peak: float) -> str:
+    """A peak as dBFS for the terminal (``-inf`` for silence)."""
+    return "-inf" if peak <= 0 else f"{20 * np.log10(peak):.1f}"
+
+
+def _class(index: Any, score: Any, class_name: Callable[[int], str] | None) -> str:
+    if index is None or int(index) < 0:
+        return "-"
+    name = class_name(int(index)) if class_name is not None else f"class {int(index)}"
+    return f"{name[:18]} {score:.2f}" if isinstance(score, (int, float)) else f"{name[:18]} -"
+
+
+def status_line(m: dict[str, Any], params: Any = None, class_name: Callable[[int], str] | None = None) -> str:
+    """The terminal's one line, each figure labelled (fits about 130 columns).
+
+    ``m`` is a metrics snapshot; ``params`` the current ``DreamParams`` (mode, layer,
+    target); ``class_name`` turns a class index into its name once the model has loaded.
+    The target's own score on the output comes from the dream process as
+    ``target_score`` when it reports one; ``-`` until then.
+    """
+    parts = [f"{m['uptime']:.0f}s"]
+    if params is not None:
+        parts += [f"mode {params.mode}", f"layer {params.layer}"]
+        if params.mode == "target":
+            sound = params.target_sound
+            parts.append(f"target sound {str(sound).rsplit('/', 1)[-1][:24] if sound else '-'}")
+        else:
+            target = params.target_class
+            score = m.get("target_score")
+            shown = f"{score:.2f}" if isinstance(score, (int, float)) else "-"
+            if target is None:
+                parts.append(f"target auto {shown}")
+            elif isinstance(target, int) and class_name is not None:
+                parts.append(f"target {class_name(target)[:18]} {shown}")
+            else:
+                parts.append(f"target {target} {shown}")
+    parts.append(f"out {_class(m.get('output_class'), m.get('output_score'), class_name)}")
+    parts.append(f"in {level_db(m['input_peak'])} out {level_db(m['output_peak'])} dB")
+    state = m.get("engine_state", "dreaming")
+    if state == "dreaming":
+        parts.append(f"it {m['iterations_per_second']:.0f}/s {m['iterations_per_window']:.0f}/hop")
+    else:
+        parts.append(f"dreams {state}")
+    parts.append("lat -" if m["latency"] is None else f"lat {m['latency']:.2f}s")
+    parts.append(f"xruns {m['xruns']}")
+    parts.append(f"rec {m['recorded_seconds']:.0f}s" if m["recording"] else "rec off")
+    return " | ".join(parts)

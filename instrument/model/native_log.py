@@ -4,17 +4,21 @@ TensorFlow 2.21's C++ side logs through absl before anything can configure it, s
 ``TF_CPP_MIN_LOG_LEVEL`` no longer silences it: every start prints that oneDNN is on,
 that there are no CUDA drivers, an ``E``-level "failed call to cuInit" on a machine
 without a GPU, TFLite's XNNPACK delegate, and on CPUs without AVX-512 an ``E``-level
-line about oneDNN and booleans. None of it is an error a performer can act on, and an
-"ERROR" on stage reads like one. While the model loads and first compiles, standard
-error (the file descriptor, which is where C++ writes) goes through a pipe and a thread
-that drops exactly those lines and forwards every other byte at once (progress bars,
-Python warnings, real TensorFlow errors). Set ``TF_CPP_MIN_LOG_LEVEL`` to 0 or 1 to see
-everything.
+line about oneDNN and booleans (on AVX-512 hosts too, at the first compiled step). None of
+it is an error a performer can act on, and an "ERROR" on stage reads like one. Within
+``quiet_start_up``, standard error (the file descriptor, which is where C++ writes) goes
+through a pipe and a thread that drops exactly those lines and forwards every other byte
+at once (progress bars, Python warnings, real TensorFlow errors). The offline commands
+(``classify``, ``layers``, ``render``, ``replay``) run whole inside it, from their first
+import of TensorFlow to their last compiled step; the dream process keeps it over its
+model load and first compile. Set ``TF_CPP_MIN_LOG_LEVEL`` to 0 or 1 to see everything.
 """
 
 from __future__ import annotations
 
 import contextlib
+import faulthandler
+import io
 import os
 import re
 import sys
@@ -89,8 +93,9 @@ def wanted() -> bool:
 def quiet_start_up(fd: int = 2) -> Iterator[LineFilter | None]:
     """Within the block, ``fd`` (standard error) loses TensorFlow's start-up chatter; all else passes.
 
-    Scoped to model loading on purpose: a crash's own report (faulthandler, a native abort)
-    after the block goes straight to the terminal, not through a thread that dies with it.
+    While it lasts, ``faulthandler`` (if enabled) writes to the terminal's own descriptor, so a
+    crash's traceback never waits in a pipe whose reader dies with the process. The live
+    engine's audio process never enters it: its terminal stays the terminal.
     """
     if not wanted():
         yield None
@@ -119,15 +124,43 @@ def quiet_start_up(fd: int = 2) -> Iterator[LineFilter | None]:
 
     thread = threading.Thread(target=forward, name="native-log-filter", daemon=True)
     thread.start()
+    crash_report = faulthandler.is_enabled() and fd == 2
+    if crash_report:
+        faulthandler.enable(file=saved, all_threads=True)
+    python_stderr = _direct_stderr(fd, saved)
     try:
         yield filt
     finally:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
+        if python_stderr is not None:
+            sys.stderr = python_stderr
+        if crash_report:
+            faulthandler.enable(file=fd, all_threads=True)
         os.dup2(saved, fd)  # the pipe's last write end closes: the thread reads the rest, then EOF
         thread.join(5.0)
         os.close(read_end)
         os.close(saved)
+
+
+def _direct_stderr(fd: int, terminal: int) -> io.TextIOBase | None:
+    """Python's own ``sys.stderr`` writes straight to the terminal meanwhile (returns the one it replaced).
+
+    Only C++ writes to the descriptor need the filter; Python's (progress bars, warnings, tracebacks)
+    are never TensorFlow's notices, and rich draws a live progress bar only on a stream that is a
+    terminal, which the pipe is not. A ``sys.stderr`` that is not the descriptor (a test's capture)
+    is left alone.
+    """
+    current = sys.stderr
+    try:
+        if current is None or current.fileno() != fd:
+            return None
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError and a ValueError
+        return None
+    current.flush()
+    sys.stderr = io.TextIOWrapper(io.FileIO(terminal, "w", closefd=False), encoding=current.encoding,
+                                  errors=current.errors, line_buffering=True, write_through=True)
+    return current
 
 
 def _write_all(fd: int, data: bytes) -> None:

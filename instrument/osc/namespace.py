@@ -90,6 +90,8 @@ ACTIONS: tuple[Action, ...] = (
            "load preset N"),
     Action("get", "-", "every parameter on its own address, then the status",
            "send back every current value"),
+    Action("ping", "-", "-",
+           "keep receiving replies and status (a sender silent for osc.client_timeout stops receiving)"),
     Action("classes", "[s or f QUERY]", "/dream/classes/count i n, then /dream/classes/match i index s name each",
            "find classes by part of a name"),
 )

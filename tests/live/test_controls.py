@@ -217,4 +217,4 @@ def test_osc_status_and_the_terminal_report_the_same_iterations_per_second() -> 
     osc = bridge.status()["iterations_per_second"]
     terminal = controls.metrics(reset_peaks=False)
     assert osc == pytest.approx(terminal["iterations_per_second"], abs=0.05) and osc > 0
-    assert f"{terminal['iterations_per_second']:.0f} it/s" in status_text({**terminal, "engine_state": "dreaming"})
+    assert f"it {terminal['iterations_per_second']:.0f}/s" in status_text({**terminal, "engine_state": "dreaming"})

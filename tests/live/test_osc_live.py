@@ -412,11 +412,16 @@ def test_dreamsound_run_serves_osc_and_starts_from_a_preset(jack, tmp_path):
         assert client.expect("/dream/mode") == [1, "deepdream"]
         client.send("/dream/step", (0.2, "f"))
         assert client.expect("/dream/step") == [pytest.approx(0.2)]
+        client.send("/dream/threshold", (1.5, "f"))
+        assert client.expect("/dream/error")[0] == "/dream/threshold"
     finally:
         client.close()
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert f"OSC on 127.0.0.1:{port}" in err and "preset 2 loaded" in err
+    # The performer sees each accepted change and each refusal on the terminal.
+    assert "dreamsound: OSC /dream/step 0.2\n" in err, err
+    assert "dreamsound: OSC refused /dream/threshold 1.5 from 127.0.0.1:" in err and "out of range" in err, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["xruns_after_ready"] <= xrun_allowance(summary["frames"] / RATE), summary

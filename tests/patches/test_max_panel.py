@@ -25,7 +25,7 @@ UI_PORTS = {
 }
 FIXED_PORTS = {
     "udpsend": (1, 0), "udpreceive": (1, 1), "prepend": (1, 1), "tosymbol": (1, 1), "loadbang": (1, 1),
-    "print": (1, 0), "f": (2, 1), "i": (2, 1), "*": (2, 1),
+    "print": (1, 0), "f": (2, 1), "i": (2, 1), "*": (2, 1), "delay": (2, 1), "metro": (2, 1),
 }
 SETTABLE = {"flonum", "number", "slider", "toggle", "umenu", "textedit"}
 
