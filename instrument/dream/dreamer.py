@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from instrument.audiofile import read_audio, resample, to_mono
-from instrument.dream.params import DreamParams
+from instrument.dream.params import DreamParams, FunctionKey
 from instrument.dream.step import DreamStep, StepResult
 from instrument.errors import DreamSoundError
 from instrument.model.frontend import SAMPLE_RATE, WINDOW_SAMPLES
@@ -21,6 +21,8 @@ from instrument.model.loader import LoadedModel, ModelSettings
 
 
 class Dreamer:
+    compiles = True  # (instrument.live.protocol.Dreamer) ``warm_up`` compiles
+
     def __init__(self, loaded: LoadedModel, device: str = "/CPU:0") -> None:
         self.model = loaded.model
         self.classes = loaded.classes
@@ -94,6 +96,10 @@ class Dreamer:
                 buffer, params, self.class_index(params.target_class),
                 self.buffer_target_spectrum(params, length), offsets,
             )
+
+    def warm_up(self, key: FunctionKey, length: int = WINDOW_SAMPLES, count: int = 1) -> None:
+        """Compile the iteration of ``key`` for ``[., length]`` buffers of ``count`` windows (``DreamStep.warm_up``)."""
+        self.step.warm_up(key, length, count)
 
     def scores(self, windows: np.ndarray | tf.Tensor) -> np.ndarray:
         """Class scores ``[batch, 521]`` of ``[batch, 15600]`` windows."""
