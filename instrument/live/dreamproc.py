@@ -21,7 +21,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -63,31 +62,25 @@ class DreamSpec:
     targets: dict[str, tuple[np.ndarray, int]] = field(default_factory=dict)  # captured sounds to restore
 
 
-def function_key(params: Any) -> tuple[tuple, tuple]:
-    """What an iteration with ``params`` needs compiled: the layer's gradient and the mode's function."""
-    return ("gradient", params.layer), ("mode", params.mode, bool(params.flip), params.filter_fft, params.filter_hop)
-
-
-def compile_order(params: DreamParams, precompile: bool, layers: tuple[str, ...] = ()) -> list[SimpleNamespace]:
+def compile_order(
+    params: DreamParams, precompile: bool, layers: tuple[str, ...] = (), shape: tuple[int, int] = (WINDOW_SAMPLES, 1)
+) -> list[FunctionKey]:
     """What to compile, first thing first: the current layer's gradient with the current mode; then (when
     ``precompile``) every other mode x flip (cheap: no network), then the gradient of each of ``layers``.
-    Each item adds something not compiled before. Parameter-like objects for ``DreamStep.warm_up`` (a
-    target mode without a target sound compiles with a silent target)."""
-    first = SimpleNamespace(**{name: getattr(params, name) for name in DreamParams.field_names()})
+    Each key adds a part (``FunctionKey.parts`` at ``shape``) not compiled before; a key, not parameters,
+    so that a target mode without a target sound compiles (``DreamStep.warm_up``)."""
+    first = FunctionKey.of(params)
     order = [first]
     if precompile:
-        for mode in MODES:
-            for flip in (False, True):
-                order.append(SimpleNamespace(**{**vars(first), "mode": mode, "flip": flip}))
-        for layer in layers:
-            order.append(SimpleNamespace(**{**vars(first), "layer": layer}))
+        order += [first._replace(mode=mode, flip=flip) for mode in MODES for flip in (False, True)]
+        order += [first._replace(layer=layer) for layer in layers]
     seen: set[tuple] = set()
     unique = []
-    for item in order:
-        parts = set(function_key(item))
+    for key in order:
+        parts = set(key.parts(*shape))
         if not parts <= seen:
             seen |= parts
-            unique.append(item)
+            unique.append(key)
     return unique
 
 
@@ -122,14 +115,14 @@ class DreamProcess:
         self.dreamer: msg.Dreamer = None  # type: ignore[assignment]  # loaded in run()
         self.wanted: tuple[DreamParams, bool] = (spec.params, spec.freeze)
         self.active: tuple[DreamParams, bool] = self.wanted  # what is dreamed now (compiled)
-        self.ready_keys: set[tuple] = set()  # compiled parts (``function_key``'s gradient and mode keys)
+        self.ready_keys: set[tuple] = set()  # compiled parts (``FunctionKey.parts`` at ``shape``)
         self.shape = buffer_shape(spec.samplerate, spec.context, spec.coverage)  # (N, K) of the worker's buffers
         self.compiles = False
         self.loaded = threading.Event()
         self._pending: list[msg.ToDream] = []  # messages that need the dreamer, received while it loads
         self._pending_lock = threading.Lock()
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
-        self._requested: set[tuple] = set()
+        self._requested: set[FunctionKey] = set()
         self.scores_ready = False
         self.shared: SharedState | None = None
 
@@ -166,25 +159,25 @@ class DreamProcess:
         params, freeze = self.wanted
         if not self.compiles:
             return params, freeze
-        key = function_key(params)
-        if set(key) <= self.ready_keys:
+        key = FunctionKey.of(params)
+        if set(key.parts(*self.shape)) <= self.ready_keys:
             self.active = (params, freeze)
             return params, freeze
         if key not in self._requested:
             self._requested.add(key)
-            self._requests.put(params)
+            self._requests.put(key)
         return self.active[0], freeze
 
-    def _compile(self, params: Any, description: str) -> None:
-        key = function_key(params)
-        if set(key) <= self.ready_keys:
+    def _compile(self, key: FunctionKey, description: str) -> None:
+        parts = key.parts(*self.shape)
+        if set(parts) <= self.ready_keys:
             return
         t0 = time.monotonic()
-        self.dreamer.warm_up(FunctionKey.of(params), *self.shape)
-        self.ready_keys.update(key)
+        self.dreamer.warm_up(key, *self.shape)
+        self.ready_keys.update(parts)
         self.out.send(msg.Compiled(description, t0, time.monotonic()))
 
-    def compile_in_background(self, later: list[Any]) -> None:
+    def compile_in_background(self, later: list[FunctionKey]) -> None:
         """On-demand requests first, then the status classification, then the rest of ``later``.
 
         At the lowest priority: compiling must take only CPU time that neither the audio (another
@@ -257,7 +250,7 @@ class DreamProcess:
                 self.dreamer.check(params)
                 loaded = time.monotonic()
                 self.compiles = self.dreamer.compiles
-                order = compile_order(params, spec.precompile, spec.precompile_layers)
+                order = compile_order(params, spec.precompile, spec.precompile_layers, self.shape)
                 if self.compiles:
                     self._compile(order[0], "first")
         except DreamSoundError as err:  # weights missing, a bad setting: the message says what to do
