@@ -166,6 +166,9 @@ def coerce(name: str, spec: Spec, value: Any) -> Any:
         if isinstance(number, bool) or not isinstance(number, int):
             raise DreamSoundError(f"{name} {value!r} must be a whole number")
         return number
-    if spec.kind == "text" and spec.nullable:
-        return None if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")) else value
+    if spec.kind == "text" and value is not None:
+        if not isinstance(value, str):
+            raise DreamSoundError(f"{name} {value!r} must be a name (text)")
+        if spec.nullable and value.strip().lower() in ("", "none"):
+            return None
     return value

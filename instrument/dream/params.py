@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from instrument.errors import DreamSoundError
-from instrument.model.layout import NUM_CLASSES, TAP_NAMES, check_tap
+from instrument.model.layout import NUM_CLASSES, TAP_NAMES
 from instrument.spec import check_fields, check_integer, setting
 
 MODES = ("gradients", "deepdream", "filter", "filter_add", "target")
@@ -57,8 +57,6 @@ class DreamParams:
                            comment="before normalizing (the original package used 1/8)")
 
     def __post_init__(self) -> None:
-        if self.layer not in LAYERS:
-            check_tap(self.layer)  # names the taps
         object.__setattr__(self, "target_class", class_target(self.target_class))
         check_fields(self)
         if self.filter_fft & (self.filter_fft - 1):

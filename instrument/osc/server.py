@@ -233,8 +233,7 @@ class OscServer:
             self.apply(values)
             self._send_to(sender, address, [number])
         elif address == "/dream/target_sound/capture":
-            seconds = 2.0 if not args else float(ns.parse(ns.Parameter("capture", "capture", "float"), args))
-            self.instrument.capture_target(seconds)  # the engine checks the length; _confirm echoes it
+            self.instrument.capture_target(ns.capture_seconds(args))  # the engine checks the length; _confirm echoes it
 
     def apply(self, values: dict[str, Any]) -> None:
         """Apply a preset: all its values, or (if one is refused) none of them."""
