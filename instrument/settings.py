@@ -252,7 +252,9 @@ CONTROLS: dict[str, Spec] = {**DREAM_CONTROLS, **LIVE_CONTROLS}
 def control_value(name: str, value: Any) -> Any:
     """A performer's value for control ``name`` in its type; live controls range-checked here, dream fields by
     ``DreamParams`` (which also checks how they combine)."""
-    spec = CONTROLS[name]
+    spec = CONTROLS.get(name)
+    if spec is None:
+        raise DreamSoundError(f"unknown parameter {name!r}; parameters: {', '.join(CONTROLS)}")
     value = coerce(name, spec, value)
     if name in LIVE_CONTROLS:
         check_value(name, spec, value)

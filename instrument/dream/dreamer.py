@@ -36,6 +36,15 @@ class Dreamer:
             input_signature=[tf.TensorSpec([None, WINDOW_SAMPLES], tf.float32)],
         )
 
+    @classmethod
+    def load(cls, model: ModelSettings, threads: int = 1, device: str = "auto") -> Dreamer:
+        """TensorFlow's threads and device set, YAMNet loaded as ``model`` says, a Dreamer on it."""
+        from instrument.model.loader import load_yamnet
+        from instrument.model.runtime import configure_tensorflow
+
+        placed = configure_tensorflow(threads, device)
+        return cls(load_yamnet(model), placed)
+
     def class_index(self, target_class: int | str | None) -> int:
         """-1 for none (the window's own top class), else a valid class index."""
         cached = self._class_indices.get(target_class)
@@ -114,11 +123,3 @@ class Dreamer:
             {"index": int(i), "name": self.classes[int(i)].name, "score": round(float(scores[i]), 6)} for i in order
         ]
 
-
-def load_dreamer(model: ModelSettings, threads: int = 1, device: str = "auto") -> Dreamer:
-    """TensorFlow's threads and device set, YAMNet loaded as ``model`` says, a Dreamer on it."""
-    from instrument.model.loader import load_yamnet
-    from instrument.model.runtime import configure_tensorflow
-
-    placed = configure_tensorflow(threads, device)
-    return Dreamer(load_yamnet(model), placed)

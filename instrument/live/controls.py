@@ -21,8 +21,6 @@ from instrument.settings import CONTROLS, DREAM_CONTROLS, LIVE_CONTROLS, LiveSet
 
 Listener = Callable[[str, Any], None]
 
-LIVE_NAMES = tuple(LIVE_CONTROLS)  # mix, gain, ceiling, freeze, record
-
 
 @dataclass(frozen=True)
 class LiveSnapshot:

@@ -30,7 +30,7 @@ from instrument.dream.params import MODES, DreamParams, FunctionKey
 from instrument.errors import DreamSoundError
 from instrument.live import protocol as msg
 from instrument.live.priority import keep_off_the_audio_core, lower_process, lower_this_thread
-from instrument.live.shm import Layout, SharedState, WindowInfo
+from instrument.live.shm import SegmentLayout, SharedState, WindowInfo
 from instrument.live.worker import CONTEXT, COVERAGE, DreamWorker, buffer_shape
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES
 from instrument.model.native_log import quiet_start_up
@@ -44,7 +44,7 @@ class DreamSpec:
     """Everything the dream process needs; pickled to it at start."""
 
     shm_name: str
-    layout: Layout
+    layout: SegmentLayout
     samplerate: int
     hop: int
     budget: float
@@ -239,9 +239,9 @@ class DreamProcess:
                 if spec.factory is not None:
                     self.dreamer = spec.factory()
                 else:
-                    from instrument.dream.dreamer import load_dreamer  # TensorFlow: only in this process
+                    from instrument.dream.dreamer import Dreamer  # TensorFlow: only in this process
 
-                    self.dreamer = load_dreamer(spec.model, spec.threads, spec.device)
+                    self.dreamer = Dreamer.load(spec.model, spec.threads, spec.device)
                 if self.dreamer.classes is not None:
                     self.out.send(msg.Classes(self.dreamer.classes))
                 for name, (audio, rate) in spec.targets.items():

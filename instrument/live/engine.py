@@ -34,7 +34,7 @@ from instrument.live.metrics import Metrics
 from instrument.live.output import GrainPlayer
 from instrument.live.recorder import Recorder
 from instrument.live.ringbuffer import RingBuffer
-from instrument.live.shm import Layout, SharedState
+from instrument.live.shm import SegmentLayout, SharedState
 from instrument.live.supervisor import DreamSupervisor
 from instrument.model.layout import NUM_CLASSES, SAMPLE_RATE, WINDOW_SECONDS
 
@@ -181,7 +181,7 @@ class Engine:
         window = round(WINDOW_SECONDS * rate)
         hop = max(round(window * (1.0 - live.overlap)), (window + 1) // 2)  # fade <= hop at any rate
         max_block = max(8192, audio.blocksize * 4)
-        layout = Layout(input_frames=input_ring_frames(rate, window), output_frames=2 * window, window=window)
+        layout = SegmentLayout(input_frames=input_ring_frames(rate, window), output_frames=2 * window, window=window)
         self.shared = SharedState(layout)
         self.ring = self.shared.input_ring
         self.record_ring = RingBuffer(int(self.settings.record.buffer_seconds * rate), channels=2)
