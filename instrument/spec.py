@@ -39,6 +39,7 @@ class Spec:
     live: bool = False  # settable while playing (through the controls)
     control: str | None = None  # the controls' name when it is not the field's (record.enabled -> record)
     log: bool = False  # panels draw a logarithmic slider
+    label: str = ""  # the panels' label, when the name and unit do not say it
     comment: str = ""  # config.yaml's comment, when it says more than the description
 
     def __post_init__(self) -> None:
