@@ -76,11 +76,6 @@ def specs(cls_or_obj: Any) -> dict[str, Spec]:
     return {f.name: f.metadata["spec"] for f in dataclasses.fields(cls_or_obj) if "spec" in f.metadata}
 
 
-def defaults(cls: Any) -> dict[str, Any]:
-    """Field name -> default value of a dataclass (its factories called)."""
-    return dataclasses.asdict(cls())
-
-
 # --- the checks (one message per kind, wherever the value comes from) -------------------------------------
 
 def is_number(value: object) -> bool:

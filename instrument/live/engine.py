@@ -94,6 +94,7 @@ class Engine:
         self.stream_died = False
         self._file_data: np.ndarray | None = None
         self._captured: dict[str, tuple[np.ndarray, int]] = {}  # target sounds taken live (resent on restart)
+        self._sound_checked: str | None = None  # the target sound file check_params last found readable
         self._error_listeners: list[Callable[[str], None]] = []
         self._stop = threading.Event()
         self._stream_died = threading.Event()
@@ -121,13 +122,14 @@ class Engine:
                 if not 0 <= int(target) < NUM_CLASSES:
                     raise DreamSoundError(f"class index {target} is out of range; allowed: 0..{NUM_CLASSES - 1}")
         sound = params.target_sound
-        if params.mode == "target" and sound and sound not in self._captured:
+        if params.mode == "target" and sound and sound not in self._captured and sound != self._sound_checked:
             import soundfile as sf
 
-            try:
+            try:  # once per target sound, not on every change (a threshold slider sends dozens a second)
                 sf.info(str(sound))
             except (sf.LibsndfileError, RuntimeError, OSError, TypeError) as err:
                 raise DreamSoundError(f"cannot read audio file {sound}: {err}") from None
+            self._sound_checked = sound
 
     def add_error_listener(self, listener: Callable[[str], None]) -> None:
         """``listener(message)`` on every dream-engine error (OSC sends it as /dream/error)."""
