@@ -84,3 +84,44 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     source.write_text("def f():\n    from instrument.osc.namespace import PARAMETERS\n", encoding="utf-8")
     (line, name), = imports(source)
     assert (line, unit_of(name)) == (2, "osc") and RANK["osc"] > RANK["live"]
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """Modules ``path`` imports when it is loaded (imports inside functions run later, if ever)."""
+    found: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            if node.module == "instrument" or node.module.startswith("instrument."):
+                found |= {f"{node.module}.{alias.name}" for alias in node.names}  # ``from pkg import module``
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return found
+
+
+def _source(module: str) -> Path | None:
+    relative = Path(*module.split(".")[1:])
+    for candidate in (PACKAGE / relative.with_suffix(".py"), PACKAGE / relative / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def test_the_process_boundary_loads_no_tensorflow():
+    # The audio process unpickles every message of live.protocol: loading it (and what it loads) must not
+    # start TensorFlow. Checked on the sources, so a new import anywhere below protocol is caught here.
+    todo, seen, tensorflow = ["instrument.live.protocol"], set(), []
+    while todo:
+        module = todo.pop()
+        path = _source(module)
+        if module in seen or path is None:
+            continue
+        seen.add(module)
+        for name in _top_level_imports(path):
+            if name.split(".")[0] == "tensorflow":
+                tensorflow.append(f"{module} imports {name}")
+            elif name.startswith("instrument."):
+                parts = name.split(".")
+                todo += [".".join(parts[:i]) for i in range(2, len(parts) + 1)]  # its packages load first
+    assert {"instrument.dream", "instrument.dream.params", "instrument.live.worker"} <= seen  # the walk went down
+    assert not tensorflow, tensorflow

@@ -16,7 +16,7 @@ nothing to compile and no classes to score.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -112,6 +112,7 @@ class Fatal:
 ToAudio = Classes | Ready | Window | Report | Status | Compiled | Error | Fatal
 
 
+@runtime_checkable
 class Dreamer(Protocol):
     """What the dream process needs of a dreamer."""
 

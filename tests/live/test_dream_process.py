@@ -144,3 +144,16 @@ def test_a_model_that_cannot_load_ends_the_run_with_its_message(jack, tmp_path) 
     assert "missing.tflite" in result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["first_sound"] is not None and summary["engine_state"] == "failed", summary
+
+
+def test_the_real_dreamer_and_the_stand_ins_are_dreamers(live_dreamer) -> None:
+    """The dream process drives whatever it is given through ``protocol.Dreamer`` alone (no probing)."""
+    from benchmarks.live_soak import PassThrough
+    from instrument.live.protocol import Dreamer
+
+    from .livehelpers import FakeDreamer
+
+    for dreamer in (live_dreamer, FakeDreamer(), PassThrough()):
+        assert isinstance(dreamer, Dreamer), type(dreamer)
+    assert live_dreamer.compiles and live_dreamer.classes is not None
+    assert not FakeDreamer().compiles and FakeDreamer().classes is None
