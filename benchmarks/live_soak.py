@@ -37,6 +37,9 @@ from pathlib import Path  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from instrument.live.protocol import IterateOnly  # noqa: E402  (the pass-through's base)
+
 SHARED = Path(os.environ.get("DREAMSOUND_SHARED", REPO.parent / "shared"))
 DEFAULT_INPUT = SHARED / "audio" / "speech-and-cat.wav"
 TARGETS = {
@@ -98,7 +101,7 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
-class PassThrough:
+class PassThrough(IterateOnly):
     """The plain baseline's dreamer (in the dream process): the buffer comes back as it went in."""
 
     class Result:

@@ -144,7 +144,8 @@ class LiveSettings:
     coverage: float = setting(2.0, kind="float", low=1.0, high=8.0,
                               description="windows over each sample per iteration, at jittered offsets")
     mix: float = setting(1.0, kind="float", low=0.0, high=1.0, osc="mix", live=True,
-                         description="dry/wet (1 = all dream)", comment="0 = dry only, 1 = dreamed only")
+                         description="dry/wet (1 = all dream)", comment="0 = dry only, 1 = dreamed only",
+                         label="mix (dry/wet)")
     gain: float = setting(0.0, kind="float", low=-60.0, high=24.0, unit="dB", osc="gain", live=True,
                           description="output gain in dB")
     ceiling: float = setting(-1.0, kind="float", low=-40.0, high=0.0, unit="dBFS", osc="ceiling", live=True,
@@ -263,7 +264,9 @@ CONTROLS: dict[str, Spec] = {**DREAM_CONTROLS, **LIVE_CONTROLS}
 def control_value(name: str, value: Any) -> Any:
     """A performer's value for control ``name`` in its type; live controls range-checked here, dream fields by
     ``DreamParams`` (which also checks how they combine)."""
-    spec = CONTROLS[name]
+    spec = CONTROLS.get(name)
+    if spec is None:
+        raise DreamSoundError(f"unknown parameter {name!r}; parameters: {', '.join(CONTROLS)}")
     value = coerce(name, spec, value)
     if name in LIVE_CONTROLS:
         check_value(name, spec, value)

@@ -39,6 +39,7 @@ class Spec:
     live: bool = False  # settable while playing (through the controls)
     control: str | None = None  # the controls' name when it is not the field's (record.enabled -> record)
     log: bool = False  # panels draw a logarithmic slider
+    label: str = ""  # the panels' label, when the name and unit do not say it
     comment: str = ""  # config.yaml's comment, when it says more than the description
 
     def __post_init__(self) -> None:
@@ -73,11 +74,6 @@ def setting(default: Any = dataclasses.MISSING, *, default_factory: Any = datacl
 def specs(cls_or_obj: Any) -> dict[str, Spec]:
     """Field name -> ``Spec`` of a dataclass, in field order (fields without one are left out)."""
     return {f.name: f.metadata["spec"] for f in dataclasses.fields(cls_or_obj) if "spec" in f.metadata}
-
-
-def defaults(cls: Any) -> dict[str, Any]:
-    """Field name -> default value of a dataclass (its factories called)."""
-    return dataclasses.asdict(cls())
 
 
 # --- the checks (one message per kind, wherever the value comes from) -------------------------------------
@@ -166,6 +162,9 @@ def coerce(name: str, spec: Spec, value: Any) -> Any:
         if isinstance(number, bool) or not isinstance(number, int):
             raise DreamSoundError(f"{name} {value!r} must be a whole number")
         return number
-    if spec.kind == "text" and spec.nullable:
-        return None if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")) else value
+    if spec.kind == "text" and value is not None:
+        if not isinstance(value, str):
+            raise DreamSoundError(f"{name} {value!r} must be a name (text)")
+        if spec.nullable and value.strip().lower() in ("", "none"):
+            return None
     return value

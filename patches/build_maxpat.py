@@ -22,6 +22,7 @@ sys.path.insert(0, str(HERE.parent))
 # The mode and layer menus list the instrument's own names, in index order; every range is the instrument's.
 from instrument.dream.params import LAYERS, MODES  # noqa: E402
 from instrument.settings import CONTROLS, OscSettings  # noqa: E402
+from patches.panel_controls import PANEL, SLIDERS, TOGGLES, WHOLE, widget_label  # noqa: E402  (one widget per live control)
 
 
 def value_range(name: str) -> tuple[float, float]:
@@ -225,19 +226,20 @@ def build() -> dict:
     layer = p.ui("umenu", wx, y, 150, items=[v for m in LAYERS for v in (m, ",")][:-1])
     out(layer, "/dream/layer")
     y += ROW
-    sliders = (("threshold", "threshold"), ("mix", "mix (dry/wet)"), ("gain", "gain dB"), ("ceiling", "ceiling dBFS"))
-    for name, label in sliders:
+    sliders = [name for name in SLIDERS if not PANEL[name].log]  # a log range is typed into a number box
+    numbers = [(name, "flonum") for name in SLIDERS if PANEL[name].log] + [(name, "number") for name in WHOLE]
+    for name in sliders:
         low, high = value_range(name)
-        p.comment(cx, y, label, 95)
+        p.comment(cx, y, widget_label(name), 95)
         slider = p.ui("slider", wx, y, 150, 20, floatoutput=1, min=low, size=high - low)
         number = p.ui("flonum", wx + 160, y, 60, format=6, minimum=low, maximum=high)
         out(slider, f"/dream/{name}")
         out(number, f"/dream/{name}")
         widgets[name] = [slider, number]
         y += ROW
-    for name, kind in (("step", "flonum"), ("power", "flonum"), ("iterations", "number")):
+    for name, kind in numbers:
         low, high = value_range(name)
-        p.comment(cx, y, name, 95)
+        p.comment(cx, y, widget_label(name), 95)
         number = p.ui(kind, wx, y, 70, minimum=low, maximum=high, **({"format": 6} if kind == "flonum" else {}))
         out(number, f"/dream/{name}")
         widgets[name] = [number]
@@ -263,7 +265,7 @@ def build() -> dict:
     out(capture_f, "/dream/target_sound/capture")
     y += ROW
     p.comment(cx, y, "switches", 95)
-    for i, name in enumerate(("flip", "freeze", "record")):
+    for i, name in enumerate(TOGGLES):
         toggle = p.ui("toggle", wx + 75 * i, y, 22, 22)
         p.comment(wx + 75 * i + 24, y, name, 50)
         out(toggle, f"/dream/{name}")
@@ -368,7 +370,7 @@ def build() -> dict:
         return 28 + setter(matches, "prepend append")(unpack, 1, x + 10, y + 28)
 
     handlers = []
-    for name in ("threshold", "mix", "gain", "ceiling", "step", "power", "iterations", "flip", "freeze", "record"):
+    for name in (*sliders, *(name for name, _ in numbers), *TOGGLES):
         handlers.append((f"/dream/{name}", name))
     handlers += [
         ("/dream/mode", unpacked("i s", [mode])),

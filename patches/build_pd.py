@@ -27,23 +27,14 @@ TARGET = HERE / "dreamsound.pd"
 sys.path.insert(0, str(HERE.parent))
 
 from instrument.settings import CONTROLS, OscSettings  # noqa: E402  (every range is the instrument's own)
+from patches.panel_controls import SLIDERS, TOGGLES, WHOLE, widget_label  # noqa: E402  (one widget per live control)
 
 FONT = 10
 WIDTH, HEIGHT = 660, 452  # the graph-on-parent area
 BG, TITLE_BG, PANEL_BG, DISPLAY_BG = "#e8e8e8", "#303a4a", "#f4f4f4", "#dce4ee"
 WHITE, BLACK, LABEL = "#fcfcfc", "#000000", "#202020"
 
-# Simple parameters: (address, label); range and scale come from the parameter's declaration.
-SLIDERS = (
-    ("threshold", "threshold"),
-    ("step", "step (log)"),
-    ("power", "power (log)"),
-    ("mix", "mix (dry/wet)"),
-    ("gain", "gain dB"),
-    ("ceiling", "ceiling dBFS"),
-)
-TOGGLES = ("flip", "freeze", "record")
-SCALARS = (*(s[0] for s in SLIDERS), "iterations", *TOGGLES)
+SCALARS = (*SLIDERS, *WHOLE, *TOGGLES)
 
 
 
@@ -172,16 +163,17 @@ def build() -> str:
     c.nbx(xw, y, 3, 0, len(CONTROLS["layer"].choices) - 1, "$0-layer-out", "$0-layer-in")
     c.cnv(xw + 40, y, 172, 15, DISPLAY_BG, receive="$0-layername-in", label="-")
     y += 26
-    for address, label in SLIDERS:
+    for address in SLIDERS:
         low, high, log = slider_range(address)
-        c.text(x0, y, label)
+        c.text(x0, y, widget_label(address) + (" (log)" if log else ""))
         c.hsl(xw, y, low, high, log, f"$0-{address}-out", f"$0-{address}-in")
         c.floatatom(xw + 150, y, 8, f"$0-{address}-in", f"$0-{address}-out")
         y += 22
     y += 4
-    c.text(x0, y, "iterations")
-    c.nbx(xw, y, 5, *slider_range("iterations")[:2], "$0-iterations-out", "$0-iterations-in")
-    y += 22
+    for address in WHOLE:
+        c.text(x0, y, widget_label(address))
+        c.nbx(xw, y, 5, *slider_range(address)[:2], f"$0-{address}-out", f"$0-{address}-in")
+        y += 22
     c.text(x0, y, "target class")
     c.nbx(xw, y, 4, *slider_range("target_class")[:2], "$0-target-out", "$0-target-in")
     c.symbolatom(xw + 50, y, 22, "$0-targetname-in", "$0-targetname-out")

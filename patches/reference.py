@@ -28,7 +28,7 @@ def default(parameter: ns.Parameter) -> str:
     if parameter.kind == "bool":
         return str(int(bool(value)))
     if parameter.kind == "choice":
-        return f"{parameter.choices.index(value)} {value}"
+        return f"{parameter.spec.choices.index(value)} {value}"
     if parameter.kind == "class":
         return "-1 auto" if value is None else str(value)
     if parameter.kind == "text":
@@ -38,15 +38,15 @@ def default(parameter: ns.Parameter) -> str:
 
 def value_range(parameter: ns.Parameter) -> str:
     if parameter.kind in ("float", "int"):
-        return f"{parameter.low:g} to {parameter.high:g}"
+        return f"{parameter.spec.low:g} to {parameter.spec.high:g}"
     if parameter.kind == "bool":
         return "0 or 1"
     if parameter.kind == "choice":
         if parameter.name == "mode":
-            return ", ".join(f"{i} {name}" for i, name in enumerate(parameter.choices))
-        return f"0 to {len(parameter.choices) - 1} (see Layers)"
+            return ", ".join(f"{i} {name}" for i, name in enumerate(parameter.spec.choices))
+        return f"0 to {len(parameter.spec.choices) - 1} (see Layers)"
     if parameter.kind == "class":
-        return f"{parameter.low:g} (auto) to {parameter.high:g}, or a class name"
+        return f"{parameter.spec.low:g} (auto) to {parameter.spec.high:g}, or a class name"
     return "a file name in `osc.target_sound_dir`, a captured name, or none"
 
 
@@ -62,7 +62,7 @@ def render() -> str:
              row("---", "---", "---", "---", "---", "---")]
     for p in ns.PARAMETERS:
         lines.append(row(f"`{p.path}`", p.accepts, value_range(p), default(p), f"`{p.path}` {p.replies}",
-                         p.description))
+                         p.spec.description))
     lines += ["", "### Actions", "", row("Address", "Accepts", "Reply", "What"), row("---", "---", "---", "---")]
     for a in ns.ACTIONS:
         lines.append(row(f"`{a.path}`", a.accepts, a.replies, a.description))

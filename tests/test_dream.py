@@ -116,7 +116,7 @@ def test_a_batch_of_windows_dreams_each_window_as_alone(dreamer, speech_window, 
     ("changes", "message"),
     [
         ({"mode": "dreamy"}, "mode 'dreamy' is not allowed; allowed: gradients, deepdream, filter, filter_add, target"),
-        ({"layer": "layer0"}, "unknown layer 'layer0'"),
+        ({"layer": "layer0"}, "layer 'layer0' is not allowed"),
         ({"threshold": -0.1}, "threshold -0.1 is out of range; allowed: 0 to 1"),
         ({"step": -1.0}, "step -1 is out of range"),
         ({"iterations": -3}, "iterations -3 is out of range"),

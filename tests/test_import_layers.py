@@ -86,50 +86,63 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     assert (line, unit_of(name)) == (2, "osc") and RANK["osc"] > RANK["live"]
 
 
-# The audio process never imports TensorFlow: what the engine and its pieces import at module level,
-# followed through the package, must not reach it (lazy imports inside functions may: the dream
-# process's own entry point loads the model there).
-AUDIO_PROCESS = ("live/engine.py", "live/stream.py", "live/targets.py", "live/recorder.py", "live/callback.py")
-
-
-def module_level_imports(path: Path) -> list[str]:
-    names = []
+def _top_level_imports(path: Path) -> set[str]:
+    """Modules ``path`` imports when it is loaded (imports inside functions run later, if ever)."""
+    found: set[str] = set()
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            found.add(node.module)
+            if node.module == "instrument" or node.module.startswith("instrument."):
+                found |= {f"{node.module}.{alias.name}" for alias in node.names}  # ``from pkg import module``
         elif isinstance(node, ast.Import):
-            names += [a.name for a in node.names]
-    return names
+            found |= {alias.name for alias in node.names}
+    return found
 
 
-def module_path(name: str) -> Path | None:
-    """The file of module ``instrument.x.y`` (None for another package, or a name inside a module)."""
-    parts = name.split(".")
-    if parts[0] != "instrument" or len(parts) < 2:
-        return None
-    relative = Path(*parts[1:])
+def _source(module: str) -> Path | None:
+    relative = Path(*module.split(".")[1:])
     for candidate in (PACKAGE / relative.with_suffix(".py"), PACKAGE / relative / "__init__.py"):
         if candidate.is_file():
             return candidate
     return None
 
 
-def test_the_audio_process_modules_never_import_tensorflow_at_module_level():
-    seen: set[Path] = set()
-    todo = [PACKAGE / name for name in AUDIO_PROCESS]
-    reached: dict[str, Path] = {}
+def _tensorflow_reached(start: list[str]) -> tuple[set[str], list[str]]:
+    """(modules loaded, 'module imports tensorflow…' lines) when ``start`` is imported, from the sources."""
+    todo, seen, tensorflow = list(start), set(), []
     while todo:
-        path = todo.pop()
-        if path in seen:
+        module = todo.pop()
+        path = _source(module)
+        if module in seen or path is None:
             continue
-        seen.add(path)
-        for name in module_level_imports(path):
-            reached.setdefault(name.split(".")[0], path)
-            target = module_path(name)
-            if target is not None:
-                todo.append(target)
-    assert "tensorflow" not in reached, f"{reached['tensorflow'].relative_to(PACKAGE.parent)} imports tensorflow"
+        seen.add(module)
+        for name in _top_level_imports(path):
+            if name.split(".")[0] == "tensorflow":
+                tensorflow.append(f"{module} imports {name}")
+            elif name.startswith("instrument."):
+                parts = name.split(".")
+                todo += [".".join(parts[:i]) for i in range(2, len(parts) + 1)]  # its packages load first
+    return seen, tensorflow
+
+
+# The audio process never imports TensorFlow: what the engine and its pieces import at module level,
+# followed through the package, must not reach it (lazy imports inside functions may: the dream
+# process's own entry point loads the model there).
+AUDIO_PROCESS = ["instrument.live." + name for name in ("engine", "stream", "targets", "recorder", "callback")]
+
+
+def test_the_audio_process_modules_never_import_tensorflow_at_module_level():
+    seen, tensorflow = _tensorflow_reached(AUDIO_PROCESS)
     assert len(seen) > len(AUDIO_PROCESS)  # the walk followed the package
+    assert not tensorflow, tensorflow
+
+
+def test_the_process_boundary_loads_no_tensorflow():
+    # The audio process unpickles every message of live.protocol: loading it (and what it loads) must not
+    # start TensorFlow. Checked on the sources, so a new import anywhere below protocol is caught here.
+    seen, tensorflow = _tensorflow_reached(["instrument.live.protocol"])
+    assert {"instrument.dream", "instrument.dream.params", "instrument.live.worker"} <= seen  # the walk went down
+    assert not tensorflow, tensorflow
 
 
 # Inside the OSC layer, as python-osc keeps its dispatcher apart from its servers: the transport (socket,

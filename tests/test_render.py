@@ -142,7 +142,7 @@ def test_plot_writes_the_paper_figures_and_the_class_track(cli, tmp_path, loaded
     ("args", "message"),
     [
         (["--mode", "nightmare"], "mode 'nightmare' is not allowed"),
-        (["--layer", "layer99"], "unknown layer 'layer99'"),
+        (["--layer", "layer99"], "layer 'layer99' is not allowed"),
         (["--target-class", "Unicorn"], "unknown class 'Unicorn'"),
         (["--threshold", "2"], "threshold 2 is out of range; allowed: 0 to 1"),
         (["--step", "-0.5"], "step -0.5 is out of range"),

@@ -67,9 +67,9 @@ def load_dreamer(config: Config):  # -> Dreamer (imports TensorFlow)
     from instrument.model.native_log import quiet_start_up
 
     with quiet_start_up():
-        from instrument.dream.dreamer import load_dreamer as load
+        from instrument.dream.dreamer import Dreamer
 
-        return load(config.model, config.engine.threads, config.engine.device)
+        return Dreamer.load(config.model, config.engine.threads, config.engine.device)
 
 
 def note(message: str) -> None:

@@ -47,7 +47,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
     from instrument.replay.log import IGNORED_NAMES, KNOWN_NAMES
-    from instrument.replay.timeline import coerce
+    from instrument.settings import control_value
 
     settable = [n for n in KNOWN_NAMES if n not in IGNORED_NAMES]
     out: dict[str, Any] = {}
@@ -58,7 +58,7 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
             raise DreamSoundError(f"--set {item!r}: expected NAME=VALUE")
         if name not in settable:
             raise DreamSoundError(f"--set {name!r}: unknown parameter; allowed: {', '.join(settable)}")
-        out[name] = coerce(name, value.strip())
+        out[name] = control_value(name, value.strip())
     return out
 
 

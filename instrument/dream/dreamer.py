@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from instrument.audiofile import read_audio, resample, to_mono
-from instrument.dream.params import DreamParams
+from instrument.dream.params import DreamParams, FunctionKey
 from instrument.dream.step import DreamStep, StepResult
 from instrument.errors import DreamSoundError
 from instrument.model.frontend import SAMPLE_RATE, WINDOW_SAMPLES
@@ -21,6 +21,8 @@ from instrument.model.loader import LoadedModel, ModelSettings
 
 
 class Dreamer:
+    compiles = True  # (instrument.live.protocol.Dreamer) ``warm_up`` compiles
+
     def __init__(self, loaded: LoadedModel, device: str = "/CPU:0") -> None:
         self.model = loaded.model
         self.classes = loaded.classes
@@ -33,6 +35,15 @@ class Dreamer:
             lambda x: self.model.forward(x, ["scores"])["scores"],
             input_signature=[tf.TensorSpec([None, WINDOW_SAMPLES], tf.float32)],
         )
+
+    @classmethod
+    def load(cls, model: ModelSettings, threads: int = 1, device: str = "auto") -> Dreamer:
+        """TensorFlow's threads and device set, YAMNet loaded as ``model`` says, a Dreamer on it."""
+        from instrument.model.loader import load_yamnet
+        from instrument.model.runtime import configure_tensorflow
+
+        placed = configure_tensorflow(threads, device)
+        return cls(load_yamnet(model), placed)
 
     def class_index(self, target_class: int | str | None) -> int:
         """-1 for none (the window's own top class), else a valid class index."""
@@ -95,6 +106,10 @@ class Dreamer:
                 self.buffer_target_spectrum(params, length), offsets,
             )
 
+    def warm_up(self, key: FunctionKey, length: int = WINDOW_SAMPLES, count: int = 1) -> None:
+        """Compile the iteration of ``key`` for ``[., length]`` buffers of ``count`` windows (``DreamStep.warm_up``)."""
+        self.step.warm_up(key, length, count)
+
     def scores(self, windows: np.ndarray | tf.Tensor) -> np.ndarray:
         """Class scores ``[batch, 521]`` of ``[batch, 15600]`` windows."""
         with tf.device(self.device):
@@ -108,11 +123,3 @@ class Dreamer:
             {"index": int(i), "name": self.classes[int(i)].name, "score": round(float(scores[i]), 6)} for i in order
         ]
 
-
-def load_dreamer(model: ModelSettings, threads: int = 1, device: str = "auto") -> Dreamer:
-    """TensorFlow's threads and device set, YAMNet loaded as ``model`` says, a Dreamer on it."""
-    from instrument.model.loader import load_yamnet
-    from instrument.model.runtime import configure_tensorflow
-
-    placed = configure_tensorflow(threads, device)
-    return Dreamer(load_yamnet(model), placed)

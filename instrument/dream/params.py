@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from instrument.errors import DreamSoundError
-from instrument.model.layout import NUM_CLASSES, TAP_NAMES, check_tap
+from instrument.model.layout import NUM_CLASSES, TAP_NAMES
 from instrument.spec import check_fields, check_integer, setting
 
 MODES = ("gradients", "deepdream", "filter", "filter_add", "target")
@@ -57,8 +57,6 @@ class DreamParams:
                            comment="before normalizing (the original package used 1/8)")
 
     def __post_init__(self) -> None:
-        if self.layer not in LAYERS:
-            check_tap(self.layer)  # names the taps
         object.__setattr__(self, "target_class", class_target(self.target_class))
         check_fields(self)
         if self.filter_fft & (self.filter_fft - 1):
@@ -108,7 +106,10 @@ def class_target(value: object) -> int | str | None:
 
 
 class FunctionKey(NamedTuple):
-    """What the compiled functions depend on: one key, one (gradient, mode) pair of functions per shape."""
+    """What the compiled functions depend on: one key, one (gradient, mode) pair of functions per shape.
+
+    ``DreamStep`` caches its two functions under ``gradient_key``/``mode_key``; the dream process tracks
+    what is compiled with the same two (``parts``)."""
 
     layer: str
     mode: str
@@ -122,3 +123,15 @@ class FunctionKey(NamedTuple):
         if isinstance(params, FunctionKey):
             return params
         return cls(params.layer, params.mode, bool(params.flip), params.filter_fft, params.filter_hop)
+
+    def gradient_key(self, length: int, count: int) -> tuple[str, int, int]:
+        """The gradient's own key: the layer, for ``[., length]`` buffers of ``count`` windows."""
+        return self.layer, length, count
+
+    def mode_key(self, length: int) -> tuple[str, bool, int, int, int]:
+        """The mode function's own key (``step.mode_function``'s arguments): mode, flip, STFT, buffer length."""
+        return self.mode, self.flip, self.filter_fft, self.filter_hop, length
+
+    def parts(self, length: int, count: int) -> tuple[tuple, tuple]:
+        """Both keys: what an iteration with these parameters at this shape needs compiled."""
+        return self.gradient_key(length, count), self.mode_key(length)

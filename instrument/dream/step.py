@@ -153,14 +153,14 @@ class DreamStep:
     ) -> tuple[Any, Any]:
         """The (gradient, mode) concrete functions for these parameters and shapes, compiled on first use."""
         key = FunctionKey.of(params)
-        gkey = (key.layer, length, count)
+        gkey = key.gradient_key(length, count)
         if gkey not in self._gradients:
             self._gradients[gkey] = tf.function(gradient_function(self.model, key.layer)).get_concrete_function(
                 tf.TensorSpec([None, length], tf.float32),
                 tf.TensorSpec([], tf.int32),
                 tf.TensorSpec([count], tf.int32),
             )
-        mkey = (key.mode, key.flip, key.filter_fft, key.filter_hop, length)
+        mkey = key.mode_key(length)
         if mkey not in self._modes:
             frames, bins = spectrum_shape(key.filter_fft, key.filter_hop, length)
             signal = tf.TensorSpec([None, length], tf.float32)

@@ -11,6 +11,7 @@ Modules, one job each:
 - ``output``     grain player (overlap-add / crossfade of dreamed windows) and safety limiter.
 - ``callback``   the real-time audio callback (copies, mixes, limits; never waits, never allocates).
 - ``supervisor`` starts the dream process, relays parameters and windows, restarts it when it dies.
+- ``protocol``   the messages between the two processes (frozen dataclasses) and the ``Dreamer`` protocol.
 - ``dreamproc``  the dream process: model, compiling, the dream loop, status classification.
 - ``worker``     the dream loop (a context buffer continued across hops -> iterations -> newest window published).
 - ``metrics``    counters and timings written by the callback and the supervisor.

@@ -3,7 +3,8 @@
 The OSC server, the command line and the tests drive the instrument through it:
 ``get(name)``, ``set(name, value)`` (validated; returns the accepted value),
 ``snapshot()`` (an immutable ``LiveSnapshot``), ``metrics()``, and listeners
-called after every accepted change.
+called after every accepted change. The live controls (``instrument.settings.LIVE_CONTROLS``)
+are read from the settings, so a new one is one ``setting(..., live=True)`` on its field.
 """
 
 from __future__ import annotations
@@ -17,28 +18,37 @@ from typing import Any
 from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
 from instrument.live.metrics import METRIC_NAMES, Metrics
-from instrument.settings import CONTROLS, DREAM_CONTROLS, LIVE_CONTROLS, LiveSettings, control_value
+from instrument.settings import CONTROLS, LIVE_CONTROLS, LiveSettings, RecordSettings, control_default, control_value
+from instrument.spec import specs
 
 Listener = Callable[[str, Any], None]
 
-LIVE_NAMES = tuple(LIVE_CONTROLS)  # mix, gain, ceiling, freeze, record
+
+_TYPES = {"float": float, "int": int, "bool": bool}
 
 
-@dataclass(frozen=True)
-class LiveSnapshot:
-    """Everything the performer controls, at one instant."""
+def _as_dict(self: Any) -> dict[str, Any]:
+    return {**dataclasses.asdict(self.params), **{name: getattr(self, name) for name in LIVE_CONTROLS}}
 
-    params: DreamParams
-    mix: float
-    gain: float  # dB
-    ceiling: float  # dBFS
-    freeze: bool
-    record: bool
 
-    def as_dict(self) -> dict[str, Any]:
-        values = dataclasses.asdict(self.params)
-        values.update(mix=self.mix, gain=self.gain, ceiling=self.ceiling, freeze=self.freeze, record=self.record)
-        return values
+# Everything the performer controls, at one instant: ``params`` (DreamParams), then one field per live control
+# (mix, gain dB, ceiling dBFS, freeze, record, ...), as declared in the settings.
+LiveSnapshot = dataclasses.make_dataclass(
+    "LiveSnapshot",
+    [("params", DreamParams), *((name, _TYPES.get(spec.kind, Any)) for name, spec in LIVE_CONTROLS.items())],
+    frozen=True,
+    namespace={"as_dict": _as_dict, "__doc__": "Everything the performer controls, at one instant.",
+               "__module__": __name__},
+)
+
+
+def live_values(*sections: Any) -> dict[str, Any]:
+    """The live controls' values in settings ``sections`` (LiveSettings, RecordSettings); defaults for the rest."""
+    values = {name: control_default(name) for name in LIVE_CONTROLS}
+    for section in sections:
+        values.update({spec.control or name: getattr(section, name) for name, spec in specs(section).items()
+                       if spec.live})
+    return {name: control_value(name, value) for name, value in values.items()}
 
 
 @dataclass(frozen=True)
@@ -66,19 +76,12 @@ class Controls:
         metrics: Metrics | None = None,
         validate: Callable[[DreamParams], None] | None = None,
     ) -> None:
-        live = live or LiveSettings()
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._validate = validate  # e.g. Dreamer.check: resolves class names, loads target sounds
         self.metrics_source = metrics or Metrics()
-        self._snapshot = LiveSnapshot(
-            params=params or DreamParams(),
-            mix=float(live.mix),
-            gain=float(live.gain),
-            ceiling=float(live.ceiling),
-            freeze=bool(live.freeze),
-            record=bool(record),
-        )
+        values = live_values(live or LiveSettings(), RecordSettings(enabled=bool(record)))
+        self._snapshot = LiveSnapshot(params=params or DreamParams(), **values)
         self.fast = self._fast(self._snapshot)
 
     @staticmethod
@@ -134,16 +137,9 @@ class Controls:
             live_changes: dict[str, Any] = {}
             param_changes: dict[str, Any] = {}
             for name, value in changes.items():
-                if name in LIVE_CONTROLS:
-                    live_changes[name] = control_value(name, value)
-                elif name in DREAM_CONTROLS:
-                    param_changes[name] = control_value(name, value)
-                elif name in METRIC_NAMES:
+                if name in METRIC_NAMES and name not in CONTROLS:  # (``iterations`` is both)
                     raise DreamSoundError(f"{name} is a metric and read-only")
-                else:
-                    raise DreamSoundError(
-                        f"unknown parameter {name!r}; parameters: {', '.join(self.parameter_names())}"
-                    )
+                (live_changes if name in LIVE_CONTROLS else param_changes)[name] = control_value(name, value)
             new = dataclasses.replace(snap, **live_changes)
             if param_changes:
                 params = snap.params.replace(**param_changes)

@@ -61,10 +61,12 @@ def sounddevice() -> Any:  # the sounddevice module
 def refresh() -> None:
     """Re-scan host APIs and devices (PortAudio only sees servers running at initialization)."""
     sd = sounddevice()
+    # sounddevice has no public re-scan: its maintainer points to these two, which wrap Pa_Terminate and
+    # Pa_Initialize (python-sounddevice issues #125 and #516).
     try:
         sd._terminate()
-    except Exception:
-        pass
+    except sd.PortAudioError:
+        pass  # PortAudio was not initialized (after ``abandon()``, or a failed start): nothing to end
     sd._initialize()
 
 

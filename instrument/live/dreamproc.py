@@ -2,13 +2,7 @@
 
 Started by ``supervisor`` with the "spawn" method (a fresh interpreter, as on macOS
 and Windows). It reads the input from shared memory, writes dreamed windows back to
-shared memory and talks to the audio process over two pipes:
-
-- in:  ``("params", DreamParams, freeze)`` (the full snapshot after every change),
-  ``("target", name, audio, rate)`` (a captured target sound), ``("stop",)``.
-- out: ``("classes", ClassMap)``, ``("ready", info)``, ``("window", slot, seq)``,
-  ``("report", WindowReport)``, ``("status", in_class, in_score, out_class, out_score, t0, t1, played_end)``,
-  ``("compiled", description, t0, t1)``, ``("error", text)``, ``("fatal", text)``.
+shared memory and talks to the audio process over two pipes, in the messages of ``protocol``.
 
 What is used first is compiled first (the current layer's gradient and the current mode,
 at the worker's buffer shape), then dreams start and the rest compiles in a background
@@ -27,7 +21,6 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -35,8 +28,9 @@ import numpy as np
 from instrument.audiofile import fit_length, resample
 from instrument.dream.params import MODES, DreamParams, FunctionKey
 from instrument.errors import DreamSoundError
+from instrument.live import protocol as msg
 from instrument.live.priority import keep_off_the_audio_core, lower_process, lower_this_thread
-from instrument.live.shm import Layout, SharedState, WindowInfo
+from instrument.live.shm import SegmentLayout, SharedState, WindowInfo
 from instrument.live.worker import CONTEXT, COVERAGE, DreamWorker, buffer_shape
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES
 from instrument.model.native_log import quiet_start_up
@@ -50,7 +44,7 @@ class DreamSpec:
     """Everything the dream process needs; pickled to it at start."""
 
     shm_name: str
-    layout: Layout
+    layout: SegmentLayout
     samplerate: int
     hop: int
     budget: float
@@ -59,7 +53,7 @@ class DreamSpec:
     freeze: bool = False
     context: float = CONTEXT  # live.context: the worker's buffer, in windows
     coverage: float = COVERAGE  # live.coverage: windows over each sample per iteration
-    factory: Callable[[], Any] | None = None  # builds the dreamer; None: YAMNet from ``model``
+    factory: Callable[[], msg.Dreamer] | None = None  # builds the dreamer; None: YAMNet from ``model``
     model: Any = None  # instrument.model.loader.ModelSettings
     threads: int = 1
     device: str = "auto"
@@ -68,31 +62,25 @@ class DreamSpec:
     targets: dict[str, tuple[np.ndarray, int]] = field(default_factory=dict)  # captured sounds to restore
 
 
-def function_key(params: Any) -> tuple[tuple, tuple]:
-    """What an iteration with ``params`` needs compiled: the layer's gradient and the mode's function."""
-    return ("gradient", params.layer), ("mode", params.mode, bool(params.flip), params.filter_fft, params.filter_hop)
-
-
-def compile_order(params: DreamParams, precompile: bool, layers: tuple[str, ...] = ()) -> list[SimpleNamespace]:
+def compile_order(
+    params: DreamParams, precompile: bool, layers: tuple[str, ...] = (), shape: tuple[int, int] = (WINDOW_SAMPLES, 1)
+) -> list[FunctionKey]:
     """What to compile, first thing first: the current layer's gradient with the current mode; then (when
     ``precompile``) every other mode x flip (cheap: no network), then the gradient of each of ``layers``.
-    Each item adds something not compiled before. Parameter-like objects for ``DreamStep.warm_up`` (a
-    target mode without a target sound compiles with a silent target)."""
-    first = SimpleNamespace(**{name: getattr(params, name) for name in DreamParams.field_names()})
+    Each key adds a part (``FunctionKey.parts`` at ``shape``) not compiled before; a key, not parameters,
+    so that a target mode without a target sound compiles (``DreamStep.warm_up``)."""
+    first = FunctionKey.of(params)
     order = [first]
     if precompile:
-        for mode in MODES:
-            for flip in (False, True):
-                order.append(SimpleNamespace(**{**vars(first), "mode": mode, "flip": flip}))
-        for layer in layers:
-            order.append(SimpleNamespace(**{**vars(first), "layer": layer}))
+        order += [first._replace(mode=mode, flip=flip) for mode in MODES for flip in (False, True)]
+        order += [first._replace(layer=layer) for layer in layers]
     seen: set[tuple] = set()
     unique = []
-    for item in order:
-        parts = set(function_key(item))
+    for key in order:
+        parts = set(key.parts(*shape))
         if not parts <= seen:
             seen |= parts
-            unique.append(item)
+            unique.append(key)
     return unique
 
 
@@ -110,7 +98,7 @@ class Outbox:
         self.conn = conn
         self._lock = threading.Lock()
 
-    def send(self, *message: Any) -> None:
+    def send(self, message: msg.ToAudio) -> None:
         with self._lock:
             try:
                 self.conn.send(message)
@@ -124,17 +112,17 @@ class DreamProcess:
         self.inbox = inbox
         self.out = outbox
         self.halt = threading.Event()
-        self.dreamer: Any = None
+        self.dreamer: msg.Dreamer = None  # type: ignore[assignment]  # loaded in run()
         self.wanted: tuple[DreamParams, bool] = (spec.params, spec.freeze)
         self.active: tuple[DreamParams, bool] = self.wanted  # what is dreamed now (compiled)
-        self.ready_keys: set[tuple] = set()  # compiled parts (``function_key``'s gradient and mode keys)
+        self.ready_keys: set[tuple] = set()  # compiled parts (``FunctionKey.parts`` at ``shape``)
         self.shape = buffer_shape(spec.samplerate, spec.context, spec.coverage)  # (N, K) of the worker's buffers
         self.compiles = False
         self.loaded = threading.Event()
-        self._pending: list[tuple] = []  # messages that need the dreamer, received while it loads
+        self._pending: list[msg.ToDream] = []  # messages that need the dreamer, received while it loads
         self._pending_lock = threading.Lock()
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
-        self._requested: set[tuple] = set()
+        self._requested: set[FunctionKey] = set()
         self.scores_ready = False
         self.shared: SharedState | None = None
 
@@ -146,7 +134,7 @@ class DreamProcess:
             except (EOFError, OSError):
                 self.halt.set()  # the audio process is gone
                 return
-            if message[0] == "stop":
+            if isinstance(message, msg.Stop):
                 self.halt.set()
                 return
             with self._pending_lock:
@@ -155,45 +143,41 @@ class DreamProcess:
                     continue
             self.apply(message)
 
-    def apply(self, message: tuple) -> None:
-        kind = message[0]
+    def apply(self, message: msg.ToDream) -> None:
         try:
-            if kind == "params":
-                params, freeze = message[1], message[2]
-                if hasattr(self.dreamer, "check"):
+            match message:
+                case msg.Params(params, freeze):
                     self.dreamer.check(params)  # resolves class names, prepares target spectra
-                self.wanted = (params, freeze)
-            elif kind == "target":
-                name, audio, rate = message[1], message[2], message[3]
-                if hasattr(self.dreamer, "set_target_audio"):
+                    self.wanted = (params, freeze)
+                case msg.Target(name, audio, rate):
                     self.dreamer.set_target_audio(name, resample(np.asarray(audio, np.float32), rate, SAMPLE_RATE))
         except Exception as err:  # a parameter the model refuses: say so, keep dreaming the previous ones
-            self.out.send("error", f"{kind}: {type(err).__name__}: {err}")
+            self.out.send(msg.Error(f"{type(message).__name__.lower()}: {type(err).__name__}: {err}"))
 
     # --- what to dream with ------------------------------------------------------------
     def current(self) -> tuple[DreamParams, bool]:
         params, freeze = self.wanted
         if not self.compiles:
             return params, freeze
-        key = function_key(params)
-        if set(key) <= self.ready_keys:
+        key = FunctionKey.of(params)
+        if set(key.parts(*self.shape)) <= self.ready_keys:
             self.active = (params, freeze)
             return params, freeze
         if key not in self._requested:
             self._requested.add(key)
-            self._requests.put(params)
+            self._requests.put(key)
         return self.active[0], freeze
 
-    def _compile(self, params: Any, description: str) -> None:
-        key = function_key(params)
-        if set(key) <= self.ready_keys:
+    def _compile(self, key: FunctionKey, description: str) -> None:
+        parts = key.parts(*self.shape)
+        if set(parts) <= self.ready_keys:
             return
         t0 = time.monotonic()
-        self.dreamer.step.warm_up(FunctionKey.of(params), *self.shape)
-        self.ready_keys.update(key)
-        self.out.send("compiled", description, t0, time.monotonic())
+        self.dreamer.warm_up(key, *self.shape)
+        self.ready_keys.update(parts)
+        self.out.send(msg.Compiled(description, t0, time.monotonic()))
 
-    def compile_in_background(self, later: list[Any]) -> None:
+    def compile_in_background(self, later: list[FunctionKey]) -> None:
         """On-demand requests first, then the status classification, then the rest of ``later``.
 
         At the lowest priority: compiling must take only CPU time that neither the audio (another
@@ -204,11 +188,11 @@ class DreamProcess:
             try:
                 if not self._requests.empty():
                     self._compile(self._requests.get(), "requested")
-                elif not self.scores_ready and hasattr(self.dreamer, "scores"):
+                elif not self.scores_ready and self.dreamer.classes is not None:
                     t0 = time.monotonic()
                     self.dreamer.scores(np.zeros((2, WINDOW_SAMPLES), np.float32))
                     self.scores_ready = True
-                    self.out.send("compiled", "classification", t0, time.monotonic())
+                    self.out.send(msg.Compiled("classification", t0, time.monotonic()))
                 elif later and self.compiles:
                     item = later.pop(0)
                     self._compile(item, f"{item.layer}/{item.mode}{'/flip' if item.flip else ''}")
@@ -217,13 +201,14 @@ class DreamProcess:
             except queue.Empty:
                 continue
             except Exception as err:
-                self.out.send("error", f"compiling: {type(err).__name__}: {err}")
+                self.out.send(msg.Error(f"compiling: {type(err).__name__}: {err}"))
                 if not self.scores_ready:
                     self.scores_ready = None  # type: ignore[assignment]  # never again: no classification
 
     # --- the status: what came in, what went out ----------------------------------------
     def classify(self) -> None:
-        """Top class of the last 0.975 s of the input as received and of the output as played."""
+        """Top class of the last 0.975 s of the input as received and of the output as played, and the
+        target class's own score on the output (what a performer dreaming towards it wants to see)."""
         if not self.scores_ready or self.shared is None:
             return
         t0 = time.monotonic()
@@ -236,10 +221,11 @@ class DreamProcess:
         windows = np.stack([fit_length(resample(x, rate, SAMPLE_RATE), WINDOW_SAMPLES) for x in (heard, played)])
         scores = self.dreamer.scores(windows)
         top = scores.argmax(axis=1)
-        self.out.send(
-            "status", int(top[0]), float(scores[0, top[0]]), int(top[1]), float(scores[1, top[1]]),
-            t0, time.monotonic(), played_end,
-        )
+        target = self.dreamer.class_index(self.wanted[0].target_class)
+        self.out.send(msg.Status(
+            int(top[0]), float(scores[0, top[0]]), int(top[1]), float(scores[1, top[1]]),
+            float(scores[1, target]) if target >= 0 else None, t0, time.monotonic(), played_end,
+        ))
 
     # --- the whole life ------------------------------------------------------------------
     def run(self) -> None:
@@ -253,33 +239,32 @@ class DreamProcess:
                 if spec.factory is not None:
                     self.dreamer = spec.factory()
                 else:
-                    from instrument.dream.dreamer import load_dreamer  # TensorFlow: only in this process
+                    from instrument.dream.dreamer import Dreamer  # TensorFlow: only in this process
 
-                    self.dreamer = load_dreamer(spec.model, spec.threads, spec.device)
-                if hasattr(self.dreamer, "classes"):
-                    self.out.send("classes", self.dreamer.classes)
+                    self.dreamer = Dreamer.load(spec.model, spec.threads, spec.device)
+                if self.dreamer.classes is not None:
+                    self.out.send(msg.Classes(self.dreamer.classes))
                 for name, (audio, rate) in spec.targets.items():
-                    self.apply(("target", name, audio, rate))
+                    self.apply(msg.Target(name, audio, rate))
                 params = self.wanted[0]
-                if hasattr(self.dreamer, "check"):
-                    self.dreamer.check(params)
+                self.dreamer.check(params)
                 loaded = time.monotonic()
-                self.compiles = hasattr(self.dreamer, "step")
-                order = compile_order(params, spec.precompile, spec.precompile_layers)
+                self.compiles = self.dreamer.compiles
+                order = compile_order(params, spec.precompile, spec.precompile_layers, self.shape)
                 if self.compiles:
                     self._compile(order[0], "first")
         except DreamSoundError as err:  # weights missing, a bad setting: the message says what to do
-            self.out.send("fatal", str(err))
+            self.out.send(msg.Fatal(str(err)))
             return
         except Exception as err:
-            self.out.send("fatal", f"{type(err).__name__}: {err}")
+            self.out.send(msg.Fatal(f"{type(err).__name__}: {err}"))
             return
         with self._pending_lock:
             self.loaded.set()
             pending, self._pending = self._pending, []
         for message in pending:
             self.apply(message)
-        self.out.send("ready", {"load_seconds": loaded - t0, "compile_seconds": time.monotonic() - loaded})
+        self.out.send(msg.Ready(loaded - t0, time.monotonic() - loaded))
         background = threading.Thread(
             target=self.compile_in_background, args=(order[1:],), name="dream-compile", daemon=True
         )
@@ -288,14 +273,14 @@ class DreamProcess:
 
         def publish(out: np.ndarray, info: WindowInfo) -> None:
             slot, seq = self.shared.windows.publish(out, info)
-            self.out.send("window", slot, seq)
+            self.out.send(msg.Window(slot, seq))
 
         worker = DreamWorker(
             dreamer=self.dreamer,
             current=self.current,
             ring=self.shared.input_ring,
             publish=publish,
-            report=lambda report: self.out.send("report", report),
+            report=lambda report: self.out.send(msg.Report(report)),
             samplerate=spec.samplerate,
             window=window,
             hop=spec.hop,
@@ -314,9 +299,9 @@ class DreamProcess:
                 errors = 0
             except Exception as err:  # keep dreaming: report, wait a hop, go on; a run of them ends the process
                 errors += 1
-                self.out.send("error", f"{type(err).__name__}: {err}")
+                self.out.send(msg.Error(f"{type(err).__name__}: {err}"))
                 if errors >= MAX_CONSECUTIVE_ERRORS:
-                    self.out.send("fatal", f"{errors} errors in a row, last: {type(err).__name__}: {err}")
+                    self.out.send(msg.Fatal(f"{errors} errors in a row, last: {type(err).__name__}: {err}"))
                     raise SystemExit(3) from err
                 self.halt.wait(spec.hop / spec.samplerate)
 
@@ -325,7 +310,7 @@ def main(spec: DreamSpec, inbox: Any, outbox: Any) -> None:
     """The dream process's entry point (``multiprocessing.Process(target=main)``)."""
     lower_priority(0)
     # Ctrl-C in a terminal reaches the whole process group: the audio process decides when this one ends
-    # (a "stop" message, or the end of its pipe), so a performer's Ctrl-C is not a crash to restart from.
+    # (a ``Stop`` message, or the end of its pipe), so a performer's Ctrl-C is not a crash to restart from.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = Outbox(outbox)
     code = 0
@@ -334,7 +319,7 @@ def main(spec: DreamSpec, inbox: Any, outbox: Any) -> None:
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
     except BaseException as err:  # anything else: tell the audio process why before going
-        out.send("fatal", f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
+        out.send(msg.Fatal(f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"))
         code = 1
     # Leave without the interpreter's shutdown: TensorFlow's threads (a background compile) do not
     # survive being torn down mid-call ("exception not rethrown"), and nothing here needs finalizing.

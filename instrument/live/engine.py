@@ -40,7 +40,7 @@ from instrument.live.metrics import Metrics
 from instrument.live.output import GrainPlayer
 from instrument.live.recorder import Recorder, RecordSwitch, check_record_dir
 from instrument.live.ringbuffer import RingBuffer
-from instrument.live.shm import Layout, SharedState
+from instrument.live.shm import SegmentLayout, SharedState
 from instrument.live.stream import LiveStream
 from instrument.live.supervisor import DreamSupervisor
 from instrument.live.targets import TargetSounds, input_ring_frames
@@ -154,7 +154,7 @@ class Engine:
         window = round(WINDOW_SECONDS * rate)
         hop = max(round(window * (1.0 - live.overlap)), (window + 1) // 2)  # fade <= hop at any rate
         max_block = max(8192, audio.blocksize * 4)
-        layout = Layout(input_frames=input_ring_frames(rate, window), output_frames=2 * window, window=window)
+        layout = SegmentLayout(input_frames=input_ring_frames(rate, window), output_frames=2 * window, window=window)
         self.shared = SharedState(layout)
         self.ring = self.shared.input_ring
         record_ring = RingBuffer(int(self.settings.record.buffer_seconds * rate), channels=2)

@@ -66,6 +66,7 @@ class Metrics:
         # Top class of the newest input window and of its dream (-1: none yet).
         self.input_class, self.input_score = -1, 0.0
         self.output_class, self.output_score = -1, 0.0
+        self.target_score: float | None = None  # the target class's score on the output (None: no target class)
         self.output_class_frame = -1  # stream frame just after the 0.975 s of output that output_class is of
         self._cycles = np.zeros(HISTORY, np.float64)
         self._per_window = np.zeros(HISTORY, np.float64)
@@ -182,6 +183,7 @@ class Metrics:
             "input_score": round(self.input_score, 4),
             "output_class": self.output_class,
             "output_score": round(self.output_score, 4),
+            "target_score": None if self.target_score is None else round(self.target_score, 4),
             "recording": self.recording,
             "recorded_seconds": round(self.recorded_seconds, 3),
             "record_error": self.record_error,

@@ -22,7 +22,7 @@ ALIGN = 64  # a cache line: counters never share one with samples
 
 
 @dataclass(frozen=True)
-class Layout:
+class SegmentLayout:
     """Sizes of everything in the segment (sent to the dream process, which rebuilds the same views)."""
 
     input_frames: int
@@ -52,7 +52,7 @@ class Layout:
 class SharedState:
     """The segment and its views: ``input_ring``, ``output_ring`` and ``windows`` (``WindowSlots``)."""
 
-    def __init__(self, layout: Layout, name: str | None = None) -> None:
+    def __init__(self, layout: SegmentLayout, name: str | None = None) -> None:
         self.layout = layout
         offsets, size = layout.offsets()
         self.owner = name is None

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from instrument.live import dreamproc
+from instrument.live import protocol as msg
 from instrument.live.activity import ActivityLog
 from instrument.live.callback import AudioCallback
 from instrument.live.metrics import Metrics
@@ -98,7 +99,7 @@ class DreamSupervisor:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
-        self._outq.put(("stop",))
+        self._outq.put(msg.Stop())
         if self._thread.is_alive():
             self._thread.join(timeout + 2)
         self._end_process(timeout if self.ready.is_set() else 0.5)  # still loading: nothing to finish
@@ -112,10 +113,10 @@ class DreamSupervisor:
 
     def send_params(self, params: Any, freeze: bool) -> None:
         """The full parameter snapshot (after every change); only the newest one queued is sent."""
-        self._outq.put(("params", params, freeze))
+        self._outq.put(msg.Params(params, freeze))
 
     def send_target(self, name: str, audio: Any, rate: int) -> None:
-        self._outq.put(("target", name, audio, rate))
+        self._outq.put(msg.Target(name, audio, rate))
 
     def kill(self) -> None:
         """SIGKILL the dream process (tests, and a stalled one)."""
@@ -219,56 +220,54 @@ class DreamSupervisor:
             try:
                 self._handle(message)
             except Exception as err:  # a message we cannot use must not end the supervision
-                self.metrics.last_worker_error = f"dream message {message[0]!r}: {type(err).__name__}: {err}"
+                self.metrics.last_worker_error = f"dream message {type(message).__name__}: {type(err).__name__}: {err}"
 
-    def _handle(self, message: tuple) -> None:
-        kind = message[0]
+    def _handle(self, message: msg.ToAudio) -> None:
         m = self.metrics
-        if kind == "window":
-            with self.activity.span("window_copy"):
-                slot = self.player.free_slot()
-                info = self.shared.windows.read_into(message[1], message[2], self.player.buffers[slot])
-                if info is None:
-                    m.torn_windows += 1
-                else:
-                    self.player.publish(slot, info.capture_end, info.dreamed)
-        elif kind == "report":
-            report = message[1]
-            self._last_report = time.monotonic()
-            m.add_window(report)
-            self.activity.add("dream_window", report.started, report.started + report.seconds)
-        elif kind == "status":
-            m.input_class, m.input_score, m.output_class, m.output_score = message[1:5]
-            m.output_class_frame = message[7]
-            self.activity.add("classify", message[5], message[6])
-        elif kind == "compiled":
-            self.activity.add("compile", message[2], message[3])
-        elif kind == "classes":
-            self.classes = message[1]
-        elif kind == "ready":
-            info = message[1]
-            self._ever_ready = True
-            self._last_report = time.monotonic()
-            if m.worker_started != m.worker_started:
-                m.worker_started = time.monotonic()
-                m.dream_ready = m.worker_started - self.callback.started
-                m.xruns_at_ready = m.xruns
-            m.engine_state = "dreaming"
-            m.engine_error = ""
-            self.callback.dream_gate = True
-            self.ready.set()
-            self.settled.set()
-            self.on_event(
-                f"dream engine ready (model {info['load_seconds']:.1f} s, first compile"
-                f" {info['compile_seconds']:.1f} s)",
-                False,
-            )
-        elif kind == "error":
-            m.worker_errors += 1
-            m.last_worker_error = message[1]
-            self.on_event(f"dream engine: {message[1]}", True)
-        elif kind == "fatal":
-            self._last_fatal = message[1]
+        match message:
+            case msg.Window(slot, seq):
+                with self.activity.span("window_copy"):
+                    free = self.player.free_slot()
+                    info = self.shared.windows.read_into(slot, seq, self.player.buffers[free])
+                    if info is None:
+                        m.torn_windows += 1
+                    else:
+                        self.player.publish(free, info.capture_end, info.dreamed)
+            case msg.Report(report):
+                self._last_report = time.monotonic()
+                m.add_window(report)
+                self.activity.add("dream_window", report.started, report.started + report.seconds)
+            case msg.Status():
+                m.input_class, m.input_score = message.input_class, message.input_score
+                m.output_class, m.output_score = message.output_class, message.output_score
+                m.target_score = message.target_score
+                m.output_class_frame = message.played_end
+                self.activity.add("classify", message.started, message.finished)
+            case msg.Compiled(_, started, finished):
+                self.activity.add("compile", started, finished)
+            case msg.Classes(classes):
+                self.classes = classes
+            case msg.Ready(load_seconds, compile_seconds):
+                self._ever_ready = True
+                self._last_report = time.monotonic()
+                if m.worker_started != m.worker_started:
+                    m.worker_started = time.monotonic()
+                    m.dream_ready = m.worker_started - self.callback.started
+                    m.xruns_at_ready = m.xruns
+                m.engine_state = "dreaming"
+                m.engine_error = ""
+                self.callback.dream_gate = True
+                self.ready.set()
+                self.settled.set()
+                self.on_event(
+                    f"dream engine ready (model {load_seconds:.1f} s, first compile {compile_seconds:.1f} s)", False
+                )
+            case msg.Error(text):
+                m.worker_errors += 1
+                m.last_worker_error = text
+                self.on_event(f"dream engine: {text}", True)
+            case msg.Fatal(text):
+                self._last_fatal = text
 
     # --- parameters to the process -----------------------------------------------------
     def _send_loop(self) -> None:
@@ -281,14 +280,14 @@ class DreamSupervisor:
                     break
             # Targets in order, then only the newest parameters (they are complete snapshots and may
             # name a target sent in the same batch).
-            params = [item for item in batch if item[0] == "params"]
-            messages = [item for item in batch if item[0] == "target"] + params[-1:]
-            if any(item[0] == "stop" for item in batch):
-                messages.append(("stop",))
+            params = [item for item in batch if isinstance(item, msg.Params)]
+            messages: list[msg.ToDream] = [item for item in batch if isinstance(item, msg.Target)] + params[-1:]
+            if any(isinstance(item, msg.Stop) for item in batch):
+                messages.append(msg.Stop())
             for item in messages:
                 try:
                     self._inbox.send(item)
                 except (OSError, ValueError, EOFError):
                     pass  # the process is gone; its successor starts from the current state
-            if messages and messages[-1][0] == "stop":
+            if messages and isinstance(messages[-1], msg.Stop):
                 return

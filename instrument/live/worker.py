@@ -115,9 +115,6 @@ class RateGrid:
     def ceil_frame(self, frame: int) -> int:
         return -(-frame // self.frames) * self.frames
 
-    def floor_frame(self, frame: int) -> int:
-        return frame // self.frames * self.frames
-
     def to_16k(self, frame: int) -> int:
         """16 kHz position of a grid frame."""
         return frame // self.frames * self.samples
@@ -353,10 +350,3 @@ class DreamWorker:
         else:  # a buffer shorter than window + margin: silence before it
             out = np.concatenate([np.zeros(self.window - stop, np.float32), up[:stop]])
         return np.clip(out, -1.0, 1.0, out=out)
-
-    def run(self, between: Callable[[], None] | None = None) -> None:
-        """Dream hop after hop until ``halt``; ``between()`` runs after each (e.g. classification)."""
-        while not self.halt.is_set():
-            self.dream_once(self.next_boundary())
-            if between is not None and not self.halt.is_set():
-                between()

@@ -38,9 +38,10 @@ def _placeholder(parameter: ns.Parameter, value: Any) -> list[Any]:
 
 def _range(parameter: ns.Parameter) -> list[dict[str, Any]] | None:
     if parameter.kind == "choice":
-        return [{"VALS": list(parameter.choices)}]
-    if parameter.low is not None:
-        return [{"MIN": parameter.low, "MAX": parameter.high}]
+        return [{"VALS": list(parameter.spec.choices)}]
+    if parameter.range is not None:
+        low, high = parameter.range
+        return [{"MIN": low, "MAX": high}]
     return None
 
 
@@ -60,7 +61,7 @@ class Discovery:
                 continue
             node = OSCPathNode(
                 parameter.path, OSCAccess.READWRITE_VALUE,
-                _placeholder(parameter, controls.get(parameter.name)), parameter.description,
+                _placeholder(parameter, controls.get(parameter.name)), parameter.spec.description,
             )
             node.attributes[OSCQueryAttribute.RANGE] = _range(parameter)
             self.space.add_node(node)

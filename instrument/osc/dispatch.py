@@ -135,7 +135,7 @@ class Dispatcher:
             self.reply(sender, address, [number])
             self._event(f"OSC preset {number} loaded")
         elif address == "/dream/target_sound/capture":
-            seconds = 2.0 if not args else float(ns.parse(ns.Parameter("capture", "capture", "float"), args))
+            seconds = ns.capture_seconds(args)
             name = self.instrument.capture_target(seconds)  # the engine checks the length; the listener echoes it
             self._event(f"OSC captured {seconds:g} s of input as target sound {name}")
 

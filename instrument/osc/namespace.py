@@ -2,10 +2,11 @@
 
 Values from Pd arrive as floats (``[oscformat]`` sends every number as ``f``),
 from Max as ints or floats; names arrive as symbols or as an index. ``parse``
-turns the arguments of one message into the value ``Controls.set`` takes;
-``reply`` turns an accepted value back into the arguments confirmed on the
-same address. Numbers come first in a reply (``index name``), so a Pd patch can
-``[unpack f s]`` it.
+turns the arguments of one message into the value ``Controls.set`` takes: what
+is OSC's own (one argument; a choice given by its index) here, the rest by the
+setting's own coercion (``instrument.spec.coerce``); ``reply`` turns an
+accepted value back into the arguments confirmed on the same address. Numbers
+come first in a reply (``index name``), so a Pd patch can ``[unpack f s]`` it.
 """
 
 from __future__ import annotations
@@ -16,26 +17,35 @@ from typing import Any
 
 from instrument.errors import DreamSoundError
 from instrument.settings import CONTROLS
-from instrument.spec import Spec
+from instrument.spec import Spec, coerce, is_number
 
 PREFIX = "/dream"
 
 
 @dataclass(frozen=True)
 class Parameter:
-    """One settable parameter at ``/dream/<address>``."""
+    """One settable parameter at ``/dream/<address>``: a control (``instrument.settings.CONTROLS``) and its ``Spec``."""
 
-    address: str  # after the prefix
     name: str  # the Controls parameter
-    kind: str  # "float", "int", "bool", "choice", "class"
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
-    description: str = ""
+    spec: Spec
+
+    @property
+    def address(self) -> str:
+        """After the prefix."""
+        return self.spec.osc or self.name
 
     @property
     def path(self) -> str:
         return f"{PREFIX}/{self.address}"
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def range(self) -> tuple[float, float] | None:
+        """(low, high) of a number, (0, 1) of a switch, else None."""
+        return (0, 1) if self.kind == "bool" else None if self.spec.low is None else (self.spec.low, self.spec.high)
 
     @property
     def accepts(self) -> str:
@@ -60,13 +70,8 @@ class Parameter:
         }[self.kind]
 
 
-def _parameter(name: str, spec: Spec) -> Parameter:
-    low, high = (0, 1) if spec.kind == "bool" else (spec.low, spec.high)
-    return Parameter(spec.osc or name, name, spec.kind, low, high, spec.choices, spec.description)
-
-
 # Every control with an OSC address, in the order of the table they are declared in (instrument.settings).
-PARAMETERS: tuple[Parameter, ...] = tuple(_parameter(name, spec) for name, spec in CONTROLS.items() if spec.osc)
+PARAMETERS: tuple[Parameter, ...] = tuple(Parameter(name, spec) for name, spec in CONTROLS.items() if spec.osc)
 BY_PATH = {p.path: p for p in PARAMETERS}
 
 
@@ -122,7 +127,7 @@ def _one(args: Sequence[Any]) -> Any:
 
 
 def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise DreamSoundError(f"expects a number, got {value!r}")
     return float(value)
 
@@ -130,38 +135,18 @@ def _number(value: Any) -> float:
 def parse(parameter: Parameter, args: Sequence[Any]) -> Any:
     """The value for ``Controls.set`` from one message's arguments (range checks stay with Controls)."""
     value = _one(args)
-    if parameter.kind == "float":
-        return _number(value)
-    if parameter.kind in ("int", "bool"):
-        number = _number(value)
-        if not number.is_integer():
-            raise DreamSoundError(f"expects a whole number, got {value!r}")
-        if parameter.kind == "bool" and number not in (0, 1):
-            raise DreamSoundError(f"expects 0 or 1, got {value!r}")
-        return int(number) if parameter.kind == "int" else bool(number)
-    if parameter.kind == "choice":
-        if isinstance(value, str):
-            if value not in parameter.choices:
-                raise DreamSoundError(f"unknown {parameter.name} {value!r}; allowed: {', '.join(parameter.choices)}")
-            return value
+    choices = parameter.spec.choices
+    if parameter.kind == "choice" and not isinstance(value, str):  # Pd's [hradio], Max's [umenu]: an index
         index = _number(value)
-        if not index.is_integer() or not 0 <= index < len(parameter.choices):
-            raise DreamSoundError(
-                f"{parameter.name} index {value!r} is out of range; allowed: 0 to {len(parameter.choices) - 1}"
-            )
-        return parameter.choices[int(index)]
-    if parameter.kind == "class":
-        if isinstance(value, str):
-            return value  # auto, -1, an index or a name: DreamParams reads it (class_target)
-        index = _number(value)
-        if not index.is_integer():
-            raise DreamSoundError(f"expects a class index, got {value!r}")
-        return int(index)
-    if parameter.kind == "text":
-        if not isinstance(value, str):
-            raise DreamSoundError(f"expects a name (symbol), got {value!r}")
-        return None if value.strip().lower() in ("", "none") else value
-    raise AssertionError(parameter.kind)
+        if not index.is_integer() or not 0 <= index < len(choices):
+            raise DreamSoundError(f"{parameter.name} index {value!r} is out of range; allowed: 0 to {len(choices) - 1}")
+        return choices[int(index)]
+    return coerce(parameter.name, parameter.spec, value)
+
+
+def capture_seconds(args: Sequence[Any]) -> float:
+    """The length of ``/dream/target_sound/capture [f seconds]`` (2 s without one); the engine checks its range."""
+    return 2.0 if not args else _number(_one(args))
 
 
 def preset_number(args: Sequence[Any]) -> int:
@@ -182,7 +167,7 @@ def reply(parameter: Parameter, value: Any, resolve_class: Callable[[Any], tuple
     if parameter.kind in ("int", "bool"):
         return [int(value)]
     if parameter.kind == "choice":
-        return [parameter.choices.index(value), value]
+        return [parameter.spec.choices.index(value), value]
     if parameter.kind == "class":
         if value is None:
             return [-1, "auto"]

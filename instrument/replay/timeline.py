@@ -20,7 +20,7 @@ from typing import Any
 from instrument.dream.params import MAX_ITERATIONS, DreamParams
 from instrument.errors import DreamSoundError
 from instrument.replay.log import IGNORED_NAMES, LIVE_NAMES, Change, TakeLog
-from instrument.settings import CONTROLS, control_default, control_value
+from instrument.settings import control_default, control_value
 
 STUDIO_ITERATIONS = 40  # the replay's default iterations per region: more than a live CPU affords
 LIVE_DEFAULTS: dict[str, Any] = {name: control_default(name) for name in LIVE_NAMES}
@@ -42,13 +42,6 @@ class Timeline:
     segments: list[Segment]
     automation: dict[str, list[tuple[int, Any]]]  # name -> [(frame, value)], the first at frame 0
     problems: list[str] = field(default_factory=list)
-
-
-def coerce(name: str, value: Any) -> Any:
-    """A logged or ``--set`` value as the instrument takes it; ``DreamSoundError`` if it would refuse it."""
-    if name not in CONTROLS:
-        raise DreamSoundError(f"unknown parameter {name!r}; parameters: {', '.join(CONTROLS)}")
-    return control_value(name, value)
 
 
 def build(
@@ -82,7 +75,7 @@ def build(
         dream: list[tuple[Change, Any]] = []
         for change in group:
             try:
-                value = coerce(change.name, change.value)
+                value = control_value(change.name, change.value)
             except (DreamSoundError, TypeError, ValueError) as err:
                 problems.append(f"{_where(log, change.line)}: {change.name} = {change.value!r}: {err}; skipped")
                 continue
@@ -112,9 +105,9 @@ def build(
 def _with_value(params: DreamParams, live: dict[str, Any], name: str, value: Any, check) -> DreamParams:
     """``value`` for ``name``: into ``live`` for a live control, else a checked new ``params`` (raises if refused)."""
     if name in LIVE_NAMES:
-        live[name] = coerce(name, value)
+        live[name] = control_value(name, value)
         return params
-    candidate = params.replace(**{name: coerce(name, value)})
+    candidate = params.replace(**{name: control_value(name, value)})
     if check:
         check(candidate)
     return candidate

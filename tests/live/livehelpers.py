@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from instrument.live.protocol import IterateOnly
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("DREAMSOUND_SHARED", REPO.parent / "shared"))
 WHISTLE = SHARED / "audio" / "whistle.wav"
@@ -112,7 +114,7 @@ class FakeResult:
         self.audio = audio
 
 
-class FakeDreamer:
+class FakeDreamer(IterateOnly):
     """Stands in for the model where a test is about timing, not sound: scales, adds, sleeps, logs.
 
     It runs in the dream process (``Engine(dreamer_factory=functools.partial(FakeDreamer, ...))``);

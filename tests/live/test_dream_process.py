@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import soundfile as sf
 
-from instrument.live.dreamproc import compile_order, function_key
+from instrument.live.dreamproc import compile_order
 from instrument.live.engine import Engine
 from instrument.osc.service import OscService
 from instrument.settings import LiveSettings, OscSettings
@@ -33,19 +33,18 @@ IN_PHASE_HZ = round(440 * _PERIOD / RATE) * RATE / _PERIOD
 
 
 def test_compile_order_starts_with_what_is_used_and_compiles_each_part_once() -> None:
-    from instrument.dream.params import MODES, DreamParams
+    from instrument.dream.params import MODES, DreamParams, FunctionKey
 
     params = DreamParams(mode="deepdream", layer="layer10", flip=True)
-    order = compile_order(params, precompile=True, layers=("scores",))
-    keys = [function_key(p) for p in order]
-    assert keys[0] == function_key(params)  # the current layer's gradient with the current mode, first
-    gradients = [k[0] for k in keys]
-    assert gradients[: 2 * len(MODES)] == [("gradient", "layer10")] * (2 * len(MODES))  # then the cheap modes
-    assert gradients[2 * len(MODES) :] == [("gradient", "scores")]  # then one gradient per further layer
-    modes = {k[1][1:3] for k in keys}
-    assert modes == {(mode, flip) for mode in MODES for flip in (False, True)}
-    assert len({k[1] for k in keys[: 2 * len(MODES)]}) == 2 * len(MODES)  # no mode compiled twice
-    assert [function_key(p) for p in compile_order(params, precompile=False)] == [function_key(params)]
+    shape = (23400, 4)
+    order = compile_order(params, precompile=True, layers=("scores",), shape=shape)
+    assert order[0] == FunctionKey.of(params)  # the current layer's gradient with the current mode, first
+    gradients = [key.gradient_key(*shape) for key in order]
+    assert gradients[: 2 * len(MODES)] == [("layer10", *shape)] * (2 * len(MODES))  # then the cheap modes
+    assert gradients[2 * len(MODES) :] == [("scores", *shape)]  # then one gradient per further layer
+    assert {(key.mode, key.flip) for key in order} == {(mode, flip) for mode in MODES for flip in (False, True)}
+    assert len({key.mode_key(shape[0]) for key in order[: 2 * len(MODES)]}) == 2 * len(MODES)  # none twice
+    assert compile_order(params, precompile=False) == [FunctionKey.of(params)]
 
 
 def test_the_audio_process_never_imports_tensorflow(jack) -> None:
@@ -152,3 +151,16 @@ def test_a_model_that_cannot_load_ends_the_run_with_its_message(jack, tmp_path) 
     assert "broken.tflite" in result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["first_sound"] is not None and summary["engine_state"] == "failed", summary
+
+
+def test_the_real_dreamer_and_the_stand_ins_are_dreamers(live_dreamer) -> None:
+    """The dream process drives whatever it is given through ``protocol.Dreamer`` alone (no probing)."""
+    from benchmarks.live_soak import PassThrough
+    from instrument.live.protocol import Dreamer
+
+    from .livehelpers import FakeDreamer
+
+    for dreamer in (live_dreamer, FakeDreamer(), PassThrough()):
+        assert isinstance(dreamer, Dreamer), type(dreamer)
+    assert live_dreamer.compiles and live_dreamer.classes is not None
+    assert not FakeDreamer().compiles and FakeDreamer().classes is None

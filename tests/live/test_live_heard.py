@@ -35,7 +35,8 @@ class Take:
     wet: np.ndarray  # the recorded output channel (after mix, gain and limiter)
     start_frame: int  # stream frame of the take's first frame
     change_frame: int  # stream frame when deepdream toward Dog was set
-    statuses: list[tuple[int, int, float]]  # (stream frame after the classified output, class, score)
+    # (stream frame after the classified output, top class, its score, the target class's score or None)
+    statuses: list[tuple[int, int, float, float | None]]
     metrics: dict
     xruns: int
 
@@ -47,7 +48,7 @@ def take(jack, tmp_path_factory) -> Take:
     settings = dataclasses.replace(settings, record=dataclasses.replace(settings.record, enabled=True, dir=str(folder)))
     engine = Engine(settings)
     start_ready(engine)
-    statuses: list[tuple[int, int, float]] = []
+    statuses: list[tuple[int, int, float, float | None]] = []
     try:
         engine.wait(1.0)
         engine.controls.set("target_class", "Dog")
@@ -57,9 +58,9 @@ def take(jack, tmp_path_factory) -> Take:
         while engine.metrics.frames < end:
             assert engine.wait(0.2) == 0, engine.exit_reason
             m = engine.metrics
-            frame, klass, score = m.output_class_frame, m.output_class, m.output_score
+            frame, klass, score, target = m.output_class_frame, m.output_class, m.output_score, m.target_score
             if frame == m.output_class_frame and frame > 0 and (not statuses or statuses[-1][0] != frame):
-                statuses.append((frame, klass, score))
+                statuses.append((frame, klass, score, target))
         xruns = xruns_since_ready(engine)
         recorder = engine.recorder
         assert recorder is not None
@@ -111,16 +112,23 @@ def test_the_continued_dream_plays_without_gaps(take: Take) -> None:
     assert np.all(played[sounding] > 0.3 * heard[sounding]), (played[sounding].min(), np.flatnonzero(sounding))
 
 
-def test_the_reported_output_class_is_what_the_model_hears_on_the_recorded_output(take: Take, live_dreamer) -> None:
+def recorded_scores(take: Take, live_dreamer, end: int) -> np.ndarray | None:
+    """The model's scores of the 0.975 s of recorded output before stream frame ``end`` (None: not in the take)."""
     frames = round(WINDOW_SECONDS * RATE)
+    stop = end - take.start_frame
+    if stop - frames < 0 or stop > take.wet.size:
+        return None
+    window = to_16k(take.wet[stop - frames : stop])
+    window = np.pad(window, (0, max(0, WINDOW_SAMPLES - window.size)))[:WINDOW_SAMPLES]
+    return live_dreamer.scores(window[None])[0]
+
+
+def test_the_reported_output_class_is_what_the_model_hears_on_the_recorded_output(take: Take, live_dreamer) -> None:
     checked = []
-    for end, klass, score in take.statuses:
-        stop = end - take.start_frame
-        if stop - frames < 0 or stop > take.wet.size:
+    for end, klass, score, _ in take.statuses:
+        scores = recorded_scores(take, live_dreamer, end)
+        if scores is None:
             continue
-        window = to_16k(take.wet[stop - frames : stop])
-        window = np.pad(window, (0, max(0, WINDOW_SAMPLES - window.size)))[:WINDOW_SAMPLES]
-        scores = live_dreamer.scores(window[None])[0]
         checked.append((int(scores.argmax()), klass, float(scores.max()), float(scores[klass]), score))
     assert len(checked) >= 10, take.statuses
     # The same model on the same samples: the same top class (a near tie may fall either way).
@@ -128,3 +136,17 @@ def test_the_reported_output_class_is_what_the_model_hears_on_the_recorded_outpu
         assert top == klass or top_score - reported_here < 0.02, checked
         assert abs(reported_here - reported) < 0.02, checked
     assert sum(top == klass for top, klass, *_ in checked) >= 0.9 * len(checked), checked
+
+
+def test_the_reported_target_score_is_the_models_score_of_the_target_on_the_recorded_output(
+    take: Take, live_dreamer
+) -> None:
+    """With target *Dog*, the status carries Dog's own score on the output (not only the top class's)."""
+    dog = live_dreamer.classes.lookup("Dog")
+    checked = []
+    for end, _, _, target in take.statuses:
+        scores = recorded_scores(take, live_dreamer, end)
+        if target is not None and scores is not None:
+            checked.append((float(scores[dog]), target))
+    assert len(checked) >= 10, take.statuses
+    assert all(abs(here - reported) < 0.02 for here, reported in checked), checked

@@ -148,8 +148,8 @@ def test_bad_values_leave_the_state_and_answer_an_error(playing, client):
     before = engine.controls.snapshot()
     cases = [
         (("/dream/threshold", (1.5, "f")), "out of range"),
-        (("/dream/threshold", ("loud", "s")), "expects a number"),
-        (("/dream/mode", ("dreamy", "s")), "unknown mode"),
+        (("/dream/threshold", ("loud", "s")), "must be a number"),
+        (("/dream/mode", ("dreamy", "s")), "mode 'dreamy' is not allowed"),
         (("/dream/target", ("Unicorn", "s")), "unknown class 'Unicorn'"),
         (("/dream/layer", (99, "i")), "out of range"),
         (("/dream/nonsense", (1, "i")), "unknown address"),

@@ -280,9 +280,9 @@ def test_limiter_gain_reaches_its_target_within_the_block_and_counts_non_finite(
 
 
 def test_window_slots_detect_a_torn_or_stale_read() -> None:
-    from instrument.live.shm import Layout, SharedState, WindowInfo
+    from instrument.live.shm import SegmentLayout, SharedState, WindowInfo
 
-    shared = SharedState(Layout(input_frames=64, output_frames=32, window=8, slots=3))
+    shared = SharedState(SegmentLayout(input_frames=64, output_frames=32, window=8, slots=3))
     try:
         attached = SharedState(shared.layout, shared.name)  # as the dream process sees it
         out = np.zeros(8, np.float32)
