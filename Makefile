@@ -4,7 +4,7 @@
 # Linux (Debian/Ubuntu): system packages are installed with apt-get when running as root;
 # otherwise the missing ones are named with the command to install them.
 # macOS: pip only (the audio wheels bundle PortAudio and libsndfile).
-# Windows has no make: the README's Quick start gives the two commands to type instead.
+# Windows has no make: the README's set-up table gives the two commands to type instead.
 
 PYTHON ?= python3
 VENV := .venv

@@ -220,7 +220,7 @@ def main() -> None:
             "realtime_factor": round(audio.shape[0] / sr / elapsed, 2), "windows": result.summary["windows"],
         })
         if not args.json:
-            print(f"render {name}: {renders[-1]['realtime_factor']}x real time at 10 iterations/window")
+            print(f"render {name}: {renders[-1]['realtime_factor']}x real time (> 1 = faster) at 10 iterations/window")
 
     def row(layer: str, mode: str, batch: int) -> dict:
         return next(r for r in results if (r["layer"], r["mode"], r["batch"]) == (layer, mode, batch))

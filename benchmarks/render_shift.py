@@ -10,7 +10,8 @@ For each shared recording and a target class it is not (Dog), three renders at t
 
 Each output is scored on windows on a 0.1 s grid from 0.05 s (offsets no render chose), over
 several seeds: share of windows with Dog >= 0.5, mean and minimum Dog score. Speed: real-time
-factor of the render (compiling excluded: every function is warmed up first).
+factor of the render, seconds of audio per second of rendering (> 1 = faster than real time;
+compiling excluded: every function is warmed up first).
 
 ``python -m benchmarks.render_shift [--json] [--iterations N] [--seeds S]``
 """

@@ -165,7 +165,7 @@ def build() -> dict:
     p.comment(20, 16, "DreamSound Live", 200, fontsize=16.0, fontface=1)
     p.comment(220, 20, "OSC to the instrument on port 9000, replies and status on 9001", 400)
     grid = Grid(20, 600, columns=4, rows=11)
-    p.comment(20, 565, "widgets -> [prepend /dream/ADDRESS] -> [udpsend]", 360)
+    p.comment(20, 565, "widgets -> [prepend /dream/ADDRESS] -> [udpsend]", 360, panel=False)  # wiring note
     udpsend = p.obj(20, 600 + 11 * 28 + 20, "udpsend 127.0.0.1 9000")
 
     # ---- network -------------------------------------------------------------------------
@@ -327,7 +327,8 @@ def build() -> dict:
 
     # ---- replies -> widgets ---------------------------------------------------------------------
     rx = 740
-    p.comment(rx, 10, "[udpreceive 9001] -> [route /dream/...] -> [prepend set] -> widgets (set: no output)", 520)
+    p.comment(rx, 10, "[udpreceive 9001] -> [route /dream/...] -> [prepend set] -> widgets (set: no output)", 520,
+              panel=False)  # a note on the wiring, not part of the panel
     udpreceive = p.obj(rx, 36, "udpreceive 9001")
 
     def setter(widget: str, text: str = "prepend set"):

@@ -585,6 +585,15 @@ def build() -> str:
     err_label = c.msg(vx, ey + 175, "label $1")
     c.wire(err_symbol, 0, err_label)
     c.wire(err_label, 0, c.obj(vx, ey + 200, "s $0-error-in"))
+
+    # [dreamsound] with no host (or no port): the defaults go through the argument path, so the title bar
+    # shows 127.0.0.1 9000 (created last, so the objects above keep their numbers)
+    default_host = c.msg(rx + 40, ay + 50, "127.0.0.1 9000")
+    c.wire(split_host, 2, default_host)
+    c.wire(default_host, 0, split_host)
+    default_port = c.msg(rx + 150, ay + 75, "9000")
+    c.wire(split_port, 2, default_port)
+    c.wire(default_port, 0, port_t)
     return c.render()
 
 

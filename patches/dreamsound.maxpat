@@ -116,13 +116,6 @@
       360.0,
       20.0
      ],
-     "presentation": 1,
-     "presentation_rect": [
-      20.0,
-      565.0,
-      360.0,
-      20.0
-     ],
      "text": "widgets -> [prepend /dream/ADDRESS] -> [udpsend]"
     }
    },
@@ -3052,13 +3045,6 @@
      "numinlets": 1,
      "numoutlets": 0,
      "patching_rect": [
-      740.0,
-      10.0,
-      520.0,
-      20.0
-     ],
-     "presentation": 1,
-     "presentation_rect": [
       740.0,
       10.0,
       520.0,

@@ -63,7 +63,7 @@ def module_units() -> dict[Path, str]:
 
 def test_every_module_of_the_package_has_a_layer():
     missing = {unit for unit in module_units().values() if unit not in RANK}
-    assert not missing, f"add {sorted(missing)} to LAYERS in this test (and to the README's Layout)"
+    assert not missing, f"add {sorted(missing)} to LAYERS in this test (and to the Layout in docs/architecture.md)"
 
 
 def test_layers_only_import_downward():

@@ -1,9 +1,13 @@
 """Take ``patches/dreamsound-pd.png``: a real screenshot of the panel in Pd's GUI under Xvfb.
 
 Needs the Debian packages puredata-gui, xvfb, imagemagick and xdotool. The panel
-runs as an abstraction in a throw-away parent patch, connected to the real
-``OscServer`` (real ``Controls``; a stand-in instrument supplies class names and
-status), and sends a few messages so every display shows something:
+runs as ``[dreamsound]`` (no arguments: 127.0.0.1 9000, the documented set-up) in a
+throw-away parent patch, connected to the real ``OscServer`` on port 9000 (real
+``Controls`` at their defaults; a stand-in instrument supplies class names and a
+status like a run at defaults). Besides the panel's own ``/dream/get`` it sends only
+what leaves every parameter at its default: a class search (``classes bell``) and a
+refused value (``threshold 1.5``), so the search and *last error* displays show
+something. Port 9000 must be free (stop the instrument first):
 
     .venv/bin/python tools/screenshot_pd.py
 """
@@ -24,16 +28,16 @@ REPO = Path(__file__).resolve().parent.parent
 HERE = REPO / "patches"  # the panel and its picture
 sys.path.insert(0, str(REPO))
 OUT = HERE / "dreamsound-pd.png"
+PORT = 9000  # the documented port: the panel's default, [dreamsound] with no arguments
 CLASS_MAP = Path(os.environ.get("DREAMSOUND_SHARED", REPO.parent / "shared")) / "models" / "yamnet_class_map.csv"
 
 PARENT = """#N canvas 0 0 {w} {h} 10;
 #X declare -path {patches};
 #X obj 10 {y_decl} declare -path {patches};
-#X obj 10 10 dreamsound 127.0.0.1 {port};
+#X obj 10 10 dreamsound;
 #X obj 10 {y_load} loadbang;
 #X obj 10 {y_del} del 800;
-#X msg 10 {y_msg} mode deepdream \\, layer embeddings \\, threshold 0.42 \\, step 0.05 \\, target Dog \\, mix 0.8
- \\, gain -3 \\, freeze 1 \\, classes bell \\, preset/save 3 \\, threshold 1.5;
+#X msg 10 {y_msg} classes bell \\, threshold 1.5;
 #X connect 2 0 3 0;
 #X connect 3 0 4 0;
 #X connect 4 0 1 0;
@@ -68,9 +72,9 @@ class StandIn:
     def status(self) -> dict:
         return {
             "input_class": 0, "input_score": 0.81, "input_name": self.names[0],
-            "output_class": 74, "output_score": 0.47, "output_name": self.names[74],
-            "input_db": -18.2, "output_db": -9.6, "iterations_per_second": 201.5,
-            "iterations_per_window": 10, "xruns": 0, "latency": 0.182, "recording": False,
+            "output_class": 0, "output_score": 0.94, "output_name": self.names[0],
+            "input_db": -18.2, "output_db": -12.5, "iterations_per_second": 27.0,
+            "iterations_per_window": 13, "xruns": 0, "latency": 0.40, "recording": False,
         }
 
 
@@ -102,14 +106,16 @@ def main() -> None:
     with socket.socket() as probe:  # a free UDP port number is as good as a free TCP one here
         probe.bind(("127.0.0.1", 0))
         feedback = probe.getsockname()[1]
-    settings = OscSettings(port=0, feedback_port=feedback, presets_file=str(tmp / "presets.yaml"),
+    settings = OscSettings(port=PORT, feedback_port=feedback, presets_file=str(tmp / "presets.yaml"),
                            target_sound_dir=str(tmp), oscquery=False)
     server = OscServer(StandIn(), settings)
-    server.start()
-    port = server.address[1]
+    try:
+        server.start()
+    except OSError as err:
+        raise SystemExit(f"cannot listen on 127.0.0.1:{PORT} ({err}): stop the instrument, then run this") from err
     parent = tmp / "panel.pd"
     parent.write_text(
-        PARENT.format(w=700, h=620, patches=HERE, y_decl=600, port=port, y_load=620, y_del=640, y_msg=660)
+        PARENT.format(w=700, h=620, patches=HERE, y_decl=600, y_load=620, y_del=640, y_msg=660)
     )
     display = free_display()
     env = dict(os.environ, DISPLAY=f":{display}")

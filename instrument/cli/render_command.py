@@ -95,7 +95,7 @@ def render_file(args: argparse.Namespace) -> int:
         heard = ", ".join(f"{c['name']} {c['score']:.2f}" for c in s["overall_after"])
         print(
             f"{out_path}: {s['audio_seconds']} s x {s['iterations']} iterations in {s['seconds']} s "
-            f"({s['realtime_factor']}x real time); output heard as {heard}",
+            f"(speed {s['realtime_factor']}x real time, > 1 = faster); output heard as {heard}",
             file=sys.stderr,
         )
     return 0

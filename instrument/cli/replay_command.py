@@ -126,7 +126,7 @@ def replay_take(args: argparse.Namespace) -> int:
     else:
         print(
             f"{out_path}: {len(s['regions'])} regions, {s['audio_seconds']} s in {s['seconds']} s "
-            f"({s['realtime_factor']}x real time)",
+            f"(speed {s['realtime_factor']}x real time, > 1 = faster)",
             file=sys.stderr,
         )
     return 0

@@ -30,7 +30,7 @@ ENV_VAR = "DREAMSOUND_YAMNET"
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """Where YAMNet's weights come from (the README's "Where the weights come from")."""
+    """Where YAMNet's weights come from (docs/model.md, "Where the weights come from")."""
 
     source: str = setting("auto", kind="choice", choices=SOURCES, description="where YAMNet's weights come from",
                           comment="auto tries yamnet.h5, then yamnet.tflite in the cache (`dreamsound model fetch`),"
