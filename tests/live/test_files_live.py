@@ -39,24 +39,3 @@ def test_osc_record_into_an_unwritable_folder_answers_error_and_the_performance_
         engine.stop()
         service.stop()
     assert any("cannot record into /proc/takes" in m for m in messages)
-
-
-def test_a_target_sound_file_is_checked_when_it_changes_not_on_every_change(tmp_path):
-    """Issue 18: a threshold slider in target mode used to open the target file on every message."""
-    import numpy as np
-    import pytest
-    import soundfile as sf
-
-    from instrument.dream.params import DreamParams
-    from instrument.errors import DreamSoundError
-    from instrument.live.targets import TargetSounds
-
-    dog = tmp_path / "dog.wav"
-    sf.write(dog, np.zeros(1600, np.float32), 16000)
-    targets = TargetSounds()
-    params = DreamParams(mode="target", target_sound=str(dog))
-    targets.check(params, None)
-    dog.unlink()  # not opened again while only the threshold moves
-    targets.check(params.replace(threshold=0.5), None)
-    with pytest.raises(DreamSoundError, match=r"target sound .*cat\.wav: no such file"):
-        targets.check(params.replace(target_sound=str(tmp_path / "cat.wav")), None)

@@ -61,5 +61,5 @@ def test_the_target_sound_file_is_checked_when_it_is_chosen_not_on_every_change(
     sound.unlink()  # from now on, any check of it would fail
     for value in (0.1, 0.2, 0.3):
         assert controls.set("threshold", value) == value  # no file opened per change
-    with pytest.raises(DreamSoundError, match="cannot read audio file"):
+    with pytest.raises(DreamSoundError, match=r"target sound .*missing\.wav: no such file"):
         controls.set("target_sound", str(tmp_path / "missing.wav"))  # a new choice is checked
