@@ -189,6 +189,10 @@ class ContinuedBuffer:
             fade = self._fade_in if seam == self.seam else fade_in(seam)
             dream, raw = out[a:carried], fresh[-new - seam : -new]
             out[a:carried] = dream + fade * (raw - dream)
+            # The undreamed input crossfades the same way (the newer read is the more exact near the older
+            # read's edge): where the dream changed nothing, buffer and input stay equal, the change zero.
+            old = undreamed[a:carried]
+            undreamed[a:carried] = old + fade * (raw - old)
         return out, undreamed, carried
 
     def keep(self, end: int, dreamed: np.ndarray, undreamed: np.ndarray) -> None:
