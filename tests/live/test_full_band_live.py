@@ -33,6 +33,9 @@ def test_a_live_take_keeps_the_input_above_8_khz_at_its_level_and_in_phase(jack,
     settings = dataclasses.replace(
         settings, record=dataclasses.replace(settings.record, enabled=True, dir=str(tmp_path)),
         live=dataclasses.replace(settings.live, ceiling=0.0),
+        # Three iterations a window (the default mode, layer and step): time to spare on a loaded host, so
+        # no window is late; a late one plays a hop later and its crossfades match neither delay.
+        dream=dataclasses.replace(settings.dream, iterations=3),
     )
     engine = Engine(settings)
     start_ready(engine)
@@ -74,11 +77,17 @@ def test_a_live_take_keeps_the_input_above_8_khz_at_its_level_and_in_phase(jack,
     change = wet[a:b] - dry[a - delay : b - delay]
     change_db = 10 * np.log10(np.sum(change**2) / np.sum(dry[a - delay : b - delay] ** 2))
     figures = (f"above 8.5 kHz out/in {level_db:+.2f} dB, {aligned:.0%} of 0.1 s blocks equal to -40 dB "
-               f"({on_time:.0%} at the latency); held grains {metrics.get('held_grains')}; "
+               f"({on_time:.0%} at the latency); held grains {metrics.get('held_grains')}, "
+               f"late windows {metrics.get('late_windows')}; "
                f"whole change {change_db:.1f} dB; latency {metrics['latency']} s, "
                f"{metrics['iterations_per_window']} iterations per window")
     print(figures)
-    assert abs(level_db) < 1.0, figures
-    assert aligned >= 0.8, figures  # blocks where a late grain crossfades with an earlier one differ
+    # A frame off would match no block, a lost band would be tens of dB down. On time, the upper band
+    # is the input's. A host too loaded for real time makes windows late (the grain plays a hop later,
+    # and crossfades with an on-time one match neither delay) or held (a window crossfaded with itself
+    # loses up to 3 dB for a hop): then only most of it.
+    on_schedule = metrics["late_windows"] == 0 and metrics["held_grains"] == 0
+    assert abs(level_db) < (0.5 if on_schedule else 2.0), figures
+    assert aligned >= (0.9 if on_schedule else 0.4), figures
     assert change_db > -40, figures  # the dream is there, below 8 kHz
     assert metrics["worker_errors"] == 0, metrics
