@@ -144,7 +144,8 @@ class LiveSettings:
     coverage: float = setting(2.0, kind="float", low=1.0, high=8.0,
                               description="windows over each sample per iteration, at jittered offsets")
     mix: float = setting(1.0, kind="float", low=0.0, high=1.0, osc="mix", live=True,
-                         description="dry/wet (1 = all dream)", comment="0 = dry only, 1 = dreamed only",
+                         description="dry/wet (1 = all dream)",
+                         comment="0 = the input, no latency; 1 = the dream (full band: the input's upper band in it)",
                          label="mix (dry/wet)")
     gain: float = setting(0.0, kind="float", low=-60.0, high=24.0, unit="dB", osc="gain", live=True,
                           description="output gain in dB")

@@ -19,6 +19,7 @@ OFFICIAL_H5 = SHARED / "models" / "yamnet-official-layout.h5"
 CLASS_MAP = SHARED / "models" / "yamnet_class_map.csv"
 WHISTLE = SHARED / "audio" / "whistle.wav"
 SPEECH_AND_CAT = SHARED / "audio" / "speech-and-cat.wav"
+PLUCK_MELODY = SHARED / "audio" / "pluck-melody.wav"  # music with real energy above 8 kHz (44.1 kHz stereo)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Every model-using command in the tests loads the real lite weights.

@@ -15,7 +15,7 @@ from instrument.settings import RenderSettings
 
 # The dream settings a render takes on the command line (field -> metavar); the rest come from dream: in the config.
 RENDER_OPTIONS = {"mode": "MODE", "layer": "LAYER", "iterations": "N", "threshold": "T", "step": "S",
-                  "target_class": "C", "target_sound": "FILE", "flip": ""}
+                  "target_class": "C", "target_sound": "FILE", "flip": "", "band": "BAND"}
 
 
 def register(commands: argparse._SubParsersAction) -> None:

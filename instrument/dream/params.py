@@ -16,6 +16,9 @@ from instrument.model.layout import NUM_CLASSES, TAP_NAMES
 from instrument.spec import check_fields, check_integer, setting
 
 MODES = ("gradients", "deepdream", "filter", "filter_add", "target")
+# What reaches the output: "full" = the input at its own rate plus the dream's change (band-limited to 8 kHz:
+# what YAMNet hears is all the dream changes); "16k" = the 16 kHz dream resampled, as in the paper.
+BANDS = ("full", "16k")
 # Layers a performer can dream on: every tap but the log-mel input itself.
 LAYERS = tuple(t for t in TAP_NAMES if t != "log_mel")
 MAX_ITERATIONS = 10000
@@ -55,6 +58,10 @@ class DreamParams:
     power: float = setting(0.125, kind="float", low=1e-3, high=4.0, osc="power", live=True, log=True,
                            description="magnitude power of the filter",
                            comment="before normalizing (the original package used 1/8)")
+    band: str = setting("full", kind="choice", choices=BANDS, live=True,
+                        description="output band: full (the input above 8 kHz kept) or 16k (the paper's sound)",
+                        comment="full: the input + the dream's change, which stays below 8 kHz; "
+                                "16k: the dream resampled, nothing above 7.6 kHz")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "target_class", class_target(self.target_class))

@@ -8,8 +8,17 @@ every sample lies under >= ``coverage`` windows, its gradient with respect to
 the whole buffer, and applies the mode's filter on the whole buffer's STFT.
 Long regions are cut into chunks of at most ``chunk_seconds`` with one window of
 context on each side, crossfaded (``instrument.dream.chunks``). All channels of a
-chunk are dreamed together in one call. Then the signal is resampled back: same
-rate, channels and length; band-limited to YAMNet's 8 kHz.
+chunk are dreamed together in one call.
+
+The output (``assemble``) has the input's rate, channels and length. With
+``band: full`` (the default) it is the input itself plus the dream's *change*
+(dreamed - input, at 16 kHz) resampled to the input's rate: the change is
+band-limited to 8 kHz (what YAMNet hears is all the dream may change), and the
+input's content above it passes untouched, at its own level. soxr's resamplers
+are linear phase and their delay is compensated, so the dreamed band and the
+input's upper band are sample-aligned and meet without a notch or a bump (the
+crossover, ~7.4-7.8 kHz, is soxr's own: docs/full-band.md). With ``band: 16k``
+the output is the 16 kHz dream resampled, as in the paper: nothing above ~7.6 kHz.
 
 The randomness (window offsets) comes from ``seed``, one generator per chunk, so
 a render is repeatable bit for bit and independent of the order chunks run in.
@@ -140,7 +149,7 @@ def render(
     dreamed = dream_regions(
         dreamer, signal, [Region(0, signal.shape[1], params)], seed=seed, layout=layout, progress=progress
     )
-    out = back_to_rate(dreamed.signal, rate, frames)
+    out = assemble(audio, signal, dreamed.signal, rate, params.band)
     seconds = time.perf_counter() - started
     summary, before, after = summarize(dreamer, audio, out, rate, params.target_class)
     summary.update({
@@ -163,11 +172,27 @@ def to_channels_first(signal: np.ndarray) -> np.ndarray:
     return (signal[:, None] if signal.ndim == 1 else signal).T.copy()
 
 
-def back_to_rate(signal_16k: np.ndarray, rate: int, frames: int) -> np.ndarray:
-    """``[channels, samples]`` at 16 kHz -> ``frames x channels`` at ``rate``, clipped to +-1."""
+def assemble(audio: np.ndarray, input_16k: np.ndarray, dreamed_16k: np.ndarray, rate: int, band: str) -> np.ndarray:
+    """The output at ``rate`` (frames x channels, clipped to +-1) from the input ``audio`` (frames x channels at
+    ``rate``), the same input at 16 kHz and its dream (both ``[channels, samples]``).
+
+    ``full``: ``audio + resample(dreamed - input)``; where the dream changed nothing the output *is* the
+    input, bit for bit, at every frequency. ``16k``: the dream alone, resampled (``back_to_rate``)."""
+    audio = np.asarray(audio, np.float32)
+    audio = audio[:, None] if audio.ndim == 1 else audio
+    frames = audio.shape[0]
+    if band == "16k":
+        return back_to_rate(dreamed_16k, rate, frames)
+    change = np.asarray(dreamed_16k, np.float32) - np.asarray(input_16k, np.float32)
+    return np.clip(audio + back_to_rate(change, rate, frames, clip=False), -1.0, 1.0).astype(np.float32)
+
+
+def back_to_rate(signal_16k: np.ndarray, rate: int, frames: int, clip: bool = True) -> np.ndarray:
+    """``[channels, samples]`` at 16 kHz -> ``frames x channels`` at ``rate`` (clipped to +-1 unless ``clip`` is
+    False). soxr's one-shot resampling compensates its filter's delay: sample 0 stays at time 0."""
     out = resample(np.ascontiguousarray(signal_16k.T), SAMPLE_RATE, rate)
     out = fit_length(out if out.ndim == 2 else out[:, None], frames)
-    return np.clip(out, -1.0, 1.0).astype(np.float32)
+    return (np.clip(out, -1.0, 1.0) if clip else out).astype(np.float32)
 
 
 def summarize(

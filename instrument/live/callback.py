@@ -4,6 +4,12 @@ It never waits on the dream engine, never calls TensorFlow, never touches the di
 and never allocates arrays: every buffer is preallocated, numpy writes with ``out=``.
 Exceptions are caught (the block is silenced and counted) so the stream survives.
 
+The mix: ``(1 - mix) * dry + mix * wet``. ``dry`` is the input as it comes in (no
+latency); ``wet`` the grains of the published windows, which are full band
+(``dream.band: full``, docs/full-band.md): the input a latency later plus the dream's
+change below 8 kHz. So ``mix 1`` plays the whole dream with the input's upper band,
+``mix 0`` the input with no latency.
+
 The dream level: the performer's ``mix`` applies once dreams arrive. Before the first
 dreamed grain, and after the dream engine stops (it died, it restarts), the level
 ramps to 0 over ``fade_seconds``: the output is then the *standby* sound, by default

@@ -94,7 +94,10 @@ class WindowInfo:
 
 
 class WindowSlots:
-    """Dreamed windows at the device rate, written by the dream process, copied out by the audio process."""
+    """Dreamed windows at the device rate, written by the dream process, copied out by the audio process.
+
+    A window is what the grain player plays as it is: with ``dream.band: full`` the input's own frames plus
+    the dream's change resampled (``instrument.live.worker``), with ``16k`` the 16 kHz dream resampled."""
 
     def __init__(self, data: np.ndarray, seq: np.ndarray, meta: np.ndarray) -> None:
         self.data, self.seq, self.meta = data, seq, meta

@@ -12,6 +12,15 @@ windows at offsets drawn afresh (``instrument.dream.buffer``: the jitter that ma
 the dream hold at any framing), until ``iterations`` are done or the grain start
 is near, and publishes the newest window at the device rate.
 
+What it publishes is full band (``dream.band: full``, docs/full-band.md): the input's
+own device-rate frames of the window plus the dream's *change* (the dreamed buffer
+minus the undreamed 16 kHz input of the same span, which the buffer carries beside
+the dream) resampled to the device rate. So the change is band-limited to 8 kHz and
+the input above it reaches the output at its own level, sample-aligned with the
+dreamed band (soxr is linear phase, its delay compensated); where nothing is dreamed
+the window *is* the input. With ``band: 16k`` it is the dream resampled (the paper's
+sound). The audio process plays either the same way: grains, then the dry/wet mix.
+
 So a sample is dreamed on in every hop while it lies in the buffer and the dream
 deepens across hops instead of restarting at every window; consecutive published
 windows share their overlap's history, so the overlap-add plays one continuing
@@ -133,12 +142,14 @@ def fade_in(length: int) -> np.ndarray:
 
 
 class ContinuedBuffer:
-    """The 16 kHz buffer carried from hop to hop: ``samples`` ending at absolute position ``end``."""
+    """The 16 kHz buffer carried from hop to hop: ``samples`` ending at absolute position ``end``, and
+    ``input``, the undreamed input of the same span (what the dream's change is taken against)."""
 
     def __init__(self, length: int, seam: int) -> None:
         self.length = length
         self.seam = seam
         self.samples: np.ndarray | None = None  # the dreamed result, [length]
+        self.input: np.ndarray | None = None  # the input at 16 kHz, [length], the same samples undreamed
         self.end = 0
         self._fade_in = fade_in(seam)  # weight of the fresh input across the seam
 
@@ -154,32 +165,40 @@ class ContinuedBuffer:
         carried = self.carried(end)
         return self.length if carried == 0 else min(self.length, self.length - carried + self.seam)
 
-    def advance(self, end: int, fresh: np.ndarray) -> tuple[np.ndarray, int]:
+    def advance(self, end: int, fresh: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """The buffer ending at ``end``: the carried dream, then ``fresh`` input (its last ``len(fresh)`` samples
-        end at ``end``) crossfaded in over the seam. Returns ``(buffer, carried samples)``."""
+        end at ``end``) crossfaded in over the seam. Returns ``(buffer, its undreamed input, carried samples)``."""
         carried = self.carried(end)
         if carried == 0:
             out = fit_length(fresh[-self.length :], self.length).astype(np.float32, copy=True)
-            return out, 0
-        assert self.samples is not None
+            return out, out.copy(), 0
+        assert self.samples is not None and self.input is not None
         out = np.empty(self.length, np.float32)
         out[:carried] = self.samples[self.length - carried :]
         new = self.length - carried
         out[carried:] = fresh[-new:]
+        undreamed = np.empty(self.length, np.float32)
+        undreamed[:carried] = self.input[self.length - carried :]
+        undreamed[carried:] = fresh[-new:]
         seam = min(self.seam, carried, fresh.shape[0] - new)
         if seam > 0:
             a = carried - seam
             fade = self._fade_in if seam == self.seam else fade_in(seam)
             dream, raw = out[a:carried], fresh[-new - seam : -new]
             out[a:carried] = dream + fade * (raw - dream)
-        return out, carried
+            # The undreamed input crossfades the same way (the newer read is the more exact near the older
+            # read's edge): where the dream changed nothing, buffer and input stay equal, the change zero.
+            old = undreamed[a:carried]
+            undreamed[a:carried] = old + fade * (raw - old)
+        return out, undreamed, carried
 
-    def keep(self, end: int, dreamed: np.ndarray) -> None:
+    def keep(self, end: int, dreamed: np.ndarray, undreamed: np.ndarray) -> None:
         self.samples = dreamed
+        self.input = undreamed
         self.end = end
 
     def forget(self) -> None:
-        self.samples = None
+        self.samples = self.input = None
 
 
 class DreamWorker:
@@ -222,6 +241,8 @@ class DreamWorker:
         self._last_boundary = 0
         self._frozen = False
         self._raw = np.zeros(window, np.float32)
+        self._held_raw = np.zeros(window, np.float32)  # the input's frames of the newest window (kept for freeze)
+        self._held_end: int | None = None  # the frame they end at
 
     # --- timing ------------------------------------------------------------------------
     def _wait_for_frame(self, frame: int) -> bool:
@@ -273,11 +294,12 @@ class DreamWorker:
         deadline = t0 + (boundary - frame_now) / self.samplerate - self.margin
         carried = 0
         publish_end = capture_end
+        undreamed: np.ndarray | None = None
         if params.iterations == 0 and not freeze:
             self.buffer.forget()  # nothing to dream: pass the input through; dreaming restarts from it
             x = None
         elif freeze and self.buffer.samples is not None:
-            x = self.buffer.samples  # keep deepening the held buffer
+            x, undreamed = self.buffer.samples, self.buffer.input  # keep deepening the held buffer
             end16, carried = self.buffer.end, self.length
             publish_end = self.grid.to_device(end16)
             capture_end = frame_now  # held: the latency of what is played is not the input's
@@ -289,7 +311,7 @@ class DreamWorker:
                 self.buffer.forget()  # fell a whole ring behind: start again from the newest input
                 self._last_boundary = 0
                 return
-            x, carried = self.buffer.advance(end16, fresh)
+            x, undreamed, carried = self.buffer.advance(end16, fresh)
         times: list[float] = []
         first = self.clock()
         if x is not None:
@@ -312,12 +334,11 @@ class DreamWorker:
             y16 = np.asarray(y.numpy() if hasattr(y, "numpy") else y, np.float32).reshape(-1)
             if not np.all(np.isfinite(y16)):
                 y16 = np.nan_to_num(y16, nan=0.0, posinf=0.0, neginf=0.0)
-            self.buffer.keep(end16, y16)
-            out = self._to_device(y16, end16, publish_end)
+            assert undreamed is not None
+            self.buffer.keep(end16, y16, undreamed)
+            out = self._assemble(y16, undreamed, end16, publish_end, params.band)
         else:
-            out = self._raw
-            if not self.ring.read(capture_end - self.window, out):
-                self.ring.read_latest(out)
+            out = self._pass_through(end16, capture_end, params.band)
         count = len(times)
         self.publish(out, WindowInfo(capture_end, count > 0 or carried > 0, count))
         self.report(
@@ -333,15 +354,51 @@ class DreamWorker:
             )
         )
 
-    def _to_device(self, y16: np.ndarray, end16: int, end_frame: int) -> np.ndarray:
-        """Device frames ``[end_frame - window, end_frame)`` of the dreamed buffer ending at 16 kHz position ``end16``.
+    def _tail16(self) -> int:
+        """16 kHz samples resampled for one window: the window plus a margin for the resampler's edge."""
+        grid = self.grid
+        window16 = -(-self.window * grid.samples // grid.frames)
+        return min(self.length, -(-(window16 + 2 * RESAMPLE_PAD) // grid.samples) * grid.samples)
+
+    def _input_window(self, end_frame: int) -> np.ndarray | None:
+        """The input's device frames ``[end_frame - window, end_frame)`` (kept while the same window is held:
+        a long freeze outlives the ring)."""
+        if self._held_end != end_frame:
+            if not self.ring.read(end_frame - self.window, self._held_raw):
+                self._held_end = None
+                return None
+            self._held_end = end_frame
+        return self._held_raw
+
+    def _assemble(self, y16: np.ndarray, undreamed: np.ndarray, end16: int, end_frame: int, band: str) -> np.ndarray:
+        """The window to publish: full band (the input's frames + the change resampled) or the 16 kHz dream."""
+        raw = None if band == "16k" else self._input_window(end_frame)
+        if raw is None:  # 16k, or the input's frames are no longer in the ring: the dream as computed
+            return self._to_device(y16, end16, end_frame)
+        out = self._to_device(y16 - undreamed, end16, end_frame, clip=False)
+        out += raw
+        return np.clip(out, -1.0, 1.0, out=out)
+
+    def _pass_through(self, end16: int, end_frame: int, band: str) -> np.ndarray:
+        """Nothing to dream: the input's window as it is (``16k``: as the 16 kHz path hears it)."""
+        if band == "16k":
+            x16 = self._read_16k(end16, self._tail16())
+            if x16 is not None:
+                return self._to_device(x16, end16, end_frame)
+        out = self._raw
+        if not self.ring.read(end_frame - self.window, out):
+            self.ring.read_latest(out)
+        return out
+
+    def _to_device(self, y16: np.ndarray, end16: int, end_frame: int, clip: bool = True) -> np.ndarray:
+        """Device frames ``[end_frame - window, end_frame)`` of a 16 kHz signal whose last sample is position
+        ``end16 - 1``.
 
         Only the tail that holds the window (plus a margin for the resampler's edge) is resampled."""
         grid = self.grid
-        window16 = -(-self.window * grid.samples // grid.frames)
-        need = min(self.length, -(-(window16 + 2 * RESAMPLE_PAD) // grid.samples) * grid.samples)
+        need = min(self._tail16(), y16.shape[0])
         up = fit_length(
-            resample(np.ascontiguousarray(y16[self.length - need :]), SAMPLE_RATE, self.samplerate),
+            resample(np.ascontiguousarray(y16[y16.shape[0] - need :]), SAMPLE_RATE, self.samplerate),
             grid.to_device(need),
         )
         stop = end_frame - grid.to_device(end16 - need)  # where end_frame lies in ``up``
@@ -349,4 +406,4 @@ class DreamWorker:
             out = up[stop - self.window : stop].copy()
         else:  # a buffer shorter than window + margin: silence before it
             out = np.concatenate([np.zeros(self.window - stop, np.float32), up[:stop]])
-        return np.clip(out, -1.0, 1.0, out=out)
+        return np.clip(out, -1.0, 1.0, out=out) if clip else out

@@ -4,6 +4,12 @@ dry (take rate) -> 16 kHz -> regions dreamed by ``instrument.dream.render.dream_
 (crossfaded at every change) -> freeze spans: the window held when freeze was
 switched on keeps deepening, one grain per half window, for as long as it was
 held -> take rate -> mix, gain, limiter at the logged ceiling (``mixdown``).
+
+At the take rate the wet signal is assembled as a render's (``render.assemble``):
+with ``band: full`` the dry channel plus the dream's change resampled, so the take's
+content above 8 kHz is kept. In a frozen span the held window's upper band is held
+too: it is looped with the same grains and crossfades as the dreamed band
+(``_hold_upper_band``), as the live freeze loops the whole published window.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from instrument.audiofile import resample
 from instrument.dream.dreamer import Dreamer
 from instrument.dream.listen import ClassTrack, class_track
 from instrument.dream.params import DreamParams
-from instrument.dream.render import Layout, Region, back_to_rate, count_steps, dream_regions
+from instrument.dream.render import Layout, Region, assemble, back_to_rate, count_steps, dream_regions
 from instrument.errors import DreamSoundError
 from instrument.model.frontend import SAMPLE_RATE, WINDOW_SAMPLES
 from instrument.replay import timeline as tl
@@ -127,7 +133,14 @@ def replay(
                             progress=progress).signal
     for a, b in spans16:
         _freeze(dreamer, dreamed, a, b, _params_at(regions, a), progress)
-    wet = back_to_rate(dreamed, rate, dry.shape[0])[:, 0]
+    band = regions[0].params.band if regions else (base or DreamParams()).band  # one band for the take
+    wet = assemble(dry, dry16[None], dreamed, rate, band)[:, 0]
+    if band == "full" and spans16:
+        upper = dry - back_to_rate(dry16[None], rate, dry.shape[0], clip=False)[:, 0]  # what 16 kHz cannot hold
+        for (a, b), (a16, b16) in zip(spans, [(to16(a), to16(b)) for a, b in spans], strict=True):
+            if b16 > a16:
+                _hold_upper_band(wet, upper, a, b, a16, b16, n16, rate)
+        np.clip(wet, -1.0, 1.0, out=wet)
     out = mix_down(dry, wet, timeline.automation, rate)
     seconds = time.perf_counter() - started
     before, after = class_track(dreamer, dry16), class_track(dreamer, resample(out, rate, SAMPLE_RATE))
@@ -246,6 +259,39 @@ def _freeze(dreamer: Dreamer, signal: np.ndarray, a: int, b: int, params: DreamP
         if b < signal.shape[1]:
             fade[-n:] = ramp[::-1]
     signal[:, a:b] = (signal[:, a:b] * (1 - fade) + frozen * fade).astype(np.float32)
+
+
+def _hold_upper_band(
+    wet: np.ndarray, upper: np.ndarray, a: int, b: int, a16: int, b16: int, n16: int, rate: int
+) -> None:
+    """In place on ``wet`` (frames at ``rate``): over the frozen span ``[a, b)`` (``[a16, b16)`` at 16 kHz) the
+    take's upper band (``upper``: dry minus its 16 kHz version) is held as ``_freeze`` holds the dreamed band:
+    the window ending at the freeze is looped in grains at the same times (rounded to frames, normalized by
+    the grains' summed envelopes), faded in and out over the same 50 ms."""
+    ratio = rate / SAMPLE_RATE
+    window, hop = round(WINDOW_SAMPLES * ratio), WINDOW_SAMPLES // 2
+    held = np.zeros(window, np.float64)
+    source = upper[max(0, a - window) : a]
+    held[window - source.shape[0] :] = source
+    hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(window) / window)
+    ola, weight = np.zeros(b - a, np.float64), np.zeros(b - a, np.float64)
+    count = int(np.ceil((b16 - a16) / hop)) + 1
+    for k in range(count):  # grain k starts at a16 - hop + k * hop, as in _freeze
+        start = round((a16 - hop + k * hop) * ratio) - a
+        lo, hi = max(start, 0), min(start + window, b - a)
+        if hi > lo:
+            ola[lo:hi] += held[lo - start : hi - start] * hann[lo - start : hi - start]
+            weight[lo:hi] += hann[lo - start : hi - start]
+    frozen = np.divide(ola, weight, out=np.zeros_like(ola), where=weight > 1e-3)
+    n = min(FREEZE_FADE, (b16 - a16) // 2)
+    fade16 = np.ones(b16 - a16)
+    if n:
+        ramp = np.sin(0.5 * np.pi * (np.arange(n) + 0.5) / n) ** 2
+        fade16[:n] = ramp
+        if b16 < n16:
+            fade16[-n:] = ramp[::-1]
+    fade = np.interp((np.arange(a, b) / ratio), np.arange(a16, b16), fade16)
+    wet[a:b] += (fade * (frozen - upper[a:b])).astype(np.float32)
 
 
 def _describe(dreamer: Dreamer, changed: dict[str, Any]) -> str:

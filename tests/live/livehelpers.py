@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("DREAMSOUND_SHARED", REPO.parent / "shared"))
 WHISTLE = SHARED / "audio" / "whistle.wav"
 SPEECH_AND_CAT = SHARED / "audio" / "speech-and-cat.wav"
+PLUCK_MELODY = SHARED / "audio" / "pluck-melody.wav"  # music with real energy above 8 kHz (44.1 kHz stereo)
 TFLITE = SHARED / "models" / "yamnet.tflite"
 RATE = 48000
 BLOCK = 256

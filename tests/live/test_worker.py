@@ -31,10 +31,11 @@ class Result:
 
 
 class StandIn:
-    """Adds ``add`` to the buffer per iteration and moves the clock by ``seconds``; keeps what it saw."""
+    """Scales the buffer by ``scale`` and adds ``add`` per iteration and moves the clock by ``seconds``; keeps
+    what it saw."""
 
-    def __init__(self, clock: Clock, seconds: float = 0.03, add: float = 0.0) -> None:
-        self.clock, self.seconds, self.add = clock, seconds, add
+    def __init__(self, clock: Clock, seconds: float = 0.03, add: float = 0.0, scale: float = 1.0) -> None:
+        self.clock, self.seconds, self.add, self.scale = clock, seconds, add, scale
         self.inputs: list[np.ndarray] = []
         self.outputs: list[np.ndarray] = []
         self.offsets: list[np.ndarray] = []
@@ -44,7 +45,7 @@ class StandIn:
         self.inputs.append(x[0].copy())
         self.offsets.append(np.array(offsets))
         self.clock.now += self.seconds
-        out = x + self.add
+        out = x * self.scale + self.add if self.scale != 1.0 else x + self.add
         self.outputs.append(out[0].copy())
         return Result(out)
 
@@ -55,15 +56,18 @@ class Rig:
     def __init__(
         self, rate: int = 48000, iterations: int = 2, seconds: float = 0.03, add: float = 0.0,
         budget: float = 0.5, block: int = 256, freq: float = 3000.0, context: float = 1.5, coverage: float = 2.0,
+        scale: float = 1.0, upper: float = 0.0, band: str = "full",
     ) -> None:
         self.rate = rate
         self.clock = Clock()
-        self.dreamer = StandIn(self.clock, seconds, add)
-        self.params = DreamParams(mode="deepdream", iterations=iterations)
+        self.dreamer = StandIn(self.clock, seconds, add, scale)
+        self.params = DreamParams(mode="deepdream", iterations=iterations, band=band)
         self.freeze = False
         self.ring = RingBuffer(12 * rate)
         t = np.arange(12 * rate) / rate
         self.input = (0.4 * np.sin(2 * np.pi * freq * t) * (1 + 0.5 * np.sin(2 * np.pi * 1.3 * t))).astype(np.float32)
+        # ``upper``: a partial at 11 kHz, above all that the 16 kHz dream can hold
+        self.input += (upper * np.sin(2 * np.pi * 11000 * t)).astype(np.float32)
         self.published: list[tuple[np.ndarray, object]] = []
         self.reports: list = []
         window = round(WINDOW_SECONDS * rate)
@@ -236,3 +240,81 @@ def test_the_buffer_and_its_windows_follow_live_context_and_coverage(context: fl
         assert offsets.size == window_count(length, coverage)
         assert offsets.min() >= 0 and offsets.max() <= length - WINDOW_SAMPLES
     assert window_count(length, coverage) >= coverage * length / WINDOW_SAMPLES - 1e-9
+
+
+@pytest.mark.parametrize("rate", [48000, 44100])
+def test_a_dream_that_changes_nothing_plays_the_input_sample_exactly_above_8_khz_too(rate: int) -> None:
+    """Full band: the published windows are the input's own frames plus the change (zero here), so their
+    overlap-add is the delayed input to float precision, its 11 kHz partial included."""
+    rig = Rig(rate=rate, iterations=2, upper=0.2)
+    starts = [rig.hop() for _ in range(5)]
+    out, a, b = overlap_add(rig, starts)
+    delay = rig.worker.lead + rig.worker.window
+    np.testing.assert_allclose(out[a:b], rig.input[a - delay : b - delay], atol=1e-6)
+
+
+def upper_and_lower(x: np.ndarray, rate: int) -> tuple[float, float]:
+    """RMS amplitude of ``x``'s content above 8.5 kHz and below 7 kHz."""
+    spectrum = np.fft.rfft(x * np.hanning(x.size))
+    f = np.fft.rfftfreq(x.size, 1 / rate)
+    energy = np.abs(spectrum) ** 2
+    return float(np.sqrt(energy[f > 8500].sum())), float(np.sqrt(energy[f < 7000].sum()))
+
+
+@pytest.mark.parametrize("rate", [48000, 44100])
+def test_the_upper_band_passes_untouched_whatever_the_dream_does_below_8_khz(rate: int) -> None:
+    """A stand-in that silences its whole buffer (mechanics only): with band full only the 16 kHz part goes
+    (the 3 kHz tone); the 11 kHz partial plays on at its own level and phase, sample-aligned with the input.
+    With band 16k nothing is left."""
+    rig = Rig(rate=rate, iterations=1, scale=0.0, upper=0.2)
+    starts = [rig.hop() for _ in range(5)]
+    out, a, b = overlap_add(rig, starts)
+    delay = rig.worker.lead + rig.worker.window
+    t = np.arange(a - delay, b - delay) / rate
+    partial = 0.2 * np.sin(2 * np.pi * 11000 * t)
+    assert np.max(np.abs(out[a:b] - partial)) < 0.002  # a frame late would be an error of 0.2
+    upper, lower = upper_and_lower(out[a:b], rate)
+    upper_in, lower_in = upper_and_lower(rig.input[a - delay : b - delay], rate)
+    assert abs(20 * np.log10(upper / upper_in)) < 0.05 and 20 * np.log10(lower / lower_in) < -60
+    rig16 = Rig(rate=rate, iterations=1, scale=0.0, upper=0.2, band="16k")
+    starts = [rig16.hop() for _ in range(5)]
+    out16, a, b = overlap_add(rig16, starts)
+    assert np.max(np.abs(out16[a:b])) < 1e-6
+
+
+def upper_spectrum(x: np.ndarray, rate: int) -> np.ndarray:
+    spectrum = np.fft.rfft(x * np.hanning(x.size))
+    return spectrum[np.fft.rfftfreq(x.size, 1 / rate) > 8500]
+
+
+def test_a_frozen_window_keeps_its_upper_band() -> None:
+    """Freeze holds the whole window: while the dream below 8 kHz deepens (the stand-in halves it at each
+    iteration), the input's frames above it stay those of the held window, even once the ring has moved on
+    far past them."""
+    rig = Rig(iterations=1, scale=0.5, upper=0.2)
+    rig.hop()
+    rig.freeze = True
+    boundary = rig.hop()
+    held = rig.published[-1][0]
+    end = rig.worker.grid.to_device(rig.worker.buffer.end)
+    frames = rig.input[end - rig.worker.window : end]
+    rig.write_until(rig.ring.written + 11 * rig.rate)  # the ring (12 s) no longer holds the held frames
+    rig.hop()
+    later = rig.published[-1][0]
+    assert boundary and not np.allclose(later, held, atol=1e-3)  # deeper below 8 kHz
+    reference = upper_spectrum(frames, rig.rate)
+    for window in (held, later):
+        error = np.abs(upper_spectrum(window, rig.rate) - reference)
+        assert np.sqrt((error**2).sum() / (np.abs(reference) ** 2).sum()) < 1e-3
+
+
+def test_no_iterations_with_band_16k_pass_the_input_as_the_16_khz_path_hears_it() -> None:
+    rig = Rig(iterations=0, upper=0.2, band="16k")
+    boundary = rig.hop()
+    window, info = rig.published[-1]
+    end = boundary - rig.worker.lead
+    heard = rig.input[end - rig.worker.window : end]
+    upper, lower = upper_and_lower(window, rig.rate)
+    upper_in, lower_in = upper_and_lower(heard, rig.rate)
+    assert upper < 1e-3 * upper_in and abs(20 * np.log10(lower / lower_in)) < 0.1
+    assert not info.dreamed
