@@ -116,7 +116,8 @@ def test_many_oscsend_ports_get_one_status_stream_and_one_confirmation_at_the_fe
         seconds = 2.0
         heard = feedback.collect(seconds)
         rate = sum(path == "/dream/status/output_class" for path, _ in heard) / seconds
-        assert 7 <= rate <= 13, f"{rate} /dream/status/output_class a second at the feedback port, expected 10"
+        # The fault is a copy per sender (140 a second here); a busy host may only slow the 10 Hz tick.
+        assert 4 <= rate <= 13, f"{rate} /dream/status/output_class a second at the feedback port, expected 10"
 
         oscsend(port, "/dream/target", "i", "74")
         assert feedback.wait_for("/dream/target") == [74, "class 74"]
