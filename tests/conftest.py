@@ -112,3 +112,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_configure(config):
+    # TensorFlow's thread pools are set before any test module imports it, as every command does: a test file
+    # that imported the dream layer at collection used to leave them at TensorFlow's default, and later
+    # model tests in the same process then read NaN gradients or crashed (LiteRT and TF in one process).
+    from instrument.model.runtime import configure_tensorflow
+
+    configure_tensorflow(1)
