@@ -18,11 +18,14 @@ shared filesystem). Either way:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,7 +107,9 @@ class Engine:
             return self
         n = self.workers or local_workers()
         # A job whose worker dies is run again elsewhere once; a second death marks it failed (KilledWorker).
-        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        # The worker processes are started with Ctrl+C ignored (inherited through exec): the terminal sends it
+        # to the whole process group, and the driver alone answers it, by cancelling and closing the cluster.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}), _interrupts_ignored():
             self.cluster = LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=None, silence_logs=logging.ERROR,
@@ -122,13 +127,27 @@ class Engine:
         return len(self.client.scheduler_info().get("workers", {})) if self.client else 0
 
 
+@contextlib.contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def prepare(
     source: str | Path, out_dir: str | Path, base: DreamParams, render: RenderSettings, variants: Variants,
     config: Config,
 ) -> Plan:
     """The command line's values checked, then the plan (every row checked): all before any work."""
     check_variants(base, render, variants)
-    model_key = dataclasses.asdict(config.model)
+    # The weights the workers load: the model settings, and the variable that overrides them on the workers
+    # of a local cluster (they inherit this environment). A cluster's workers must have the same weights.
+    model_key = {**dataclasses.asdict(config.model), "env": os.environ.get("DREAMSOUND_YAMNET")}
     return plan(source, out_dir, base, render, variants, model_key)
 
 
