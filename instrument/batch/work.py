@@ -34,10 +34,11 @@ def worker_dreamer(model: ModelSettings, threads: int, device: str) -> Any:  # -
     key = (model, threads, device)
     if key not in _dreamers:
         from instrument.model.native_log import quiet_start_up
-        from instrument.model.runtime import prepare_tensorflow_environment
+        from instrument.model.runtime import configure_tensorflow
 
-        prepare_tensorflow_environment()
         with quiet_start_up():
+            # Threads before the dream modules are imported: they make tensors, which fixes TensorFlow's pools.
+            configure_tensorflow(threads, device)
             from instrument.dream.dreamer import load_dreamer
 
             _dreamers[key] = load_dreamer(model, threads, device)
