@@ -123,6 +123,10 @@ def test_a_wrong_command_line_value_stops_before_any_work(cli, corpus, tmp_path)
     assert code == 2 and "Ray is not supported yet" in err
     code, _, err = cli("batch", str(corpus), str(out), "--seeds", "0")
     assert code == 2 and "--seeds" in err
+    code, _, err = cli("batch", str(corpus), str(out), "--seed", "1,-3")
+    assert code == 2 and "render.seed -3 is out of range; allowed: 0 to 4294967295" in err
+    code, _, err = cli("batch", str(corpus), str(out), "--target-sound", str(corpus / "nothing.wav"))
+    assert code == 2 and "nothing.wav: no such file" in err
     assert not out.exists()  # nothing made
 
 

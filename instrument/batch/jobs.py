@@ -135,7 +135,9 @@ def check_variants(base: DreamParams, render: RenderSettings, variants: Variants
                 _check_sound(Path(value))
                 continue
             if field == "mode" and value == "target":
-                continue  # needs a target sound: checked with its combination
+                if not (variants.axes.get("target_sound") or base.target_sound):
+                    base.replace(mode="target", target_sound=None)  # its own message: it needs a target sound
+                continue  # a target sound given: checked with its combination
             base.replace(**{field: value})
     for seed in variants.seeds:
         dataclasses.replace(render, seed=seed)
