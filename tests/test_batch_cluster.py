@@ -178,3 +178,37 @@ def test_bad_rows_are_reported_with_their_lines_and_the_others_run(root, clips, 
     assert {i["where"] for i in report["invalid"]} == {"rows.csv line 3", "rows.csv line 4"}
     assert "rows.csv line 3: unknown class 'Zzzqx'" in err and "rows.csv line 4: mode 'nope'" in err
     assert [r["row"] for r in manifest(out)] == ["rows.csv line 2"]
+
+
+def test_a_job_whose_worker_dies_twice_is_recorded_failed_and_the_batch_goes_on(root, clips, cluster):
+    from distributed import Client
+
+    out = root / "died-twice"
+    config = load_config(None)
+    variants = Variants(VARIANTS.axes, (5,))  # 6 jobs not done before (a new seed)
+    finished = {}
+    batch = threading.Thread(target=lambda: finished.setdefault("outcome", run_batch(
+        clips, out, config.dream, config.render, variants, config, cluster=cluster.scheduler_address)))
+    batch.start()
+    kills, victim = 0, None
+    with Client(cluster.scheduler_address, timeout="20s") as client:
+        deadline = time.monotonic() + 240
+        while kills < 2 and time.monotonic() < deadline and batch.is_alive():
+            for worker, keys in client.processing().items():
+                running = [k for k in keys if k.startswith("dream-")]
+                if running and ((victim is None and kills == 0) or victim in running):
+                    victim = victim or running[0]
+                    pid = client.run(os.getpid, workers=[worker]).get(worker)
+                    if pid:
+                        os.kill(pid, signal.SIGKILL)
+                        kills += 1
+                        time.sleep(1.0)  # let the scheduler see the death before looking again
+                    break
+            time.sleep(0.05)
+    batch.join(300)
+    assert kills == 2, "the job was not seen running twice"
+    outcome = finished["outcome"]
+    records = {f"dream-{r['job']}": r for r in manifest(out)}
+    assert len(records) == 6 and outcome.done + outcome.failed == 6  # every job has its line: the batch went on
+    assert records[victim]["status"] == "failed" and "died twice" in records[victim]["error"]
+    assert outcome.done >= 4  # a death counts against the jobs its worker held (at most 2 each): the others ran
