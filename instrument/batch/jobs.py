@@ -330,7 +330,8 @@ def _jobs_of(
         output = (out_dir / name).resolve()
         if Path(name).is_absolute() or not output.is_relative_to(out_dir) or output == out_dir:
             raise DreamSoundError(f"output {name!r} must be a file name under OUT_DIR ({out_dir})")
-        if output.name == RESULTS_NAME or output in protected:
+        sound = Path(params.target_sound).resolve() if params.target_sound else None
+        if output.name == RESULTS_NAME or output in protected or output == sound:
             raise DreamSoundError(f"output {name!r} would write over an input")
         if output.suffix.lower().lstrip(".") not in _writable():
             raise DreamSoundError(f"output {name!r}: unknown audio file extension; use e.g. .wav, .flac, .ogg")
@@ -370,9 +371,8 @@ def auto_name(stem: str, source: Path, params: DreamParams, seed: int) -> str:
         if getattr(params, field) != getattr(defaults, field):
             parts.append(f"{short}{getattr(params, field):g}")
     suffix = source.suffix.lower() if source.suffix.lower().lstrip(".") in _writable() else ".wav"
-    folder, _, leaf = stem.rpartition("/")
-    name = "-".join([_safe(leaf), *parts]) + suffix
-    return f"{folder}/{name}" if folder else name
+    where = Path(stem)
+    return (where.parent / ("-".join([_safe(where.name), *parts]) + suffix)).as_posix()
 
 
 def job_key(input_sha256: str, params: DreamParams, render: RenderSettings, name: str,
