@@ -211,6 +211,8 @@ def run_batch(
         return outcome
     started = time.perf_counter()
     commanded = {class_target(v) for v in variants.axes.get("target_class", ())} | {base.target_class}
+    note(f"{len(todo)} jobs; " + (f"on the Dask cluster at {cluster}" if cluster else
+         f"starting {workers or local_workers()} local worker(s), each loading the model once"))
     with Engine(workers, cluster) as engine:
         todo, unknown = resolve_targets(engine, todo, config, commanded)
         for bad in unknown:
