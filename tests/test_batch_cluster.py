@@ -192,21 +192,24 @@ def test_a_job_whose_worker_dies_twice_is_recorded_failed_and_the_batch_goes_on(
     batch = threading.Thread(target=lambda: finished.setdefault("outcome", run_batch(
         clips, out, config.dream, config.render, variants, config, cluster=cluster.scheduler_address)))
     batch.start()
-    kills, victim = 0, None
+    kills, victim, dead = 0, None, set()
     with Client(cluster.scheduler_address, timeout="20s") as client:
         deadline = time.monotonic() + 240
         while kills < 2 and time.monotonic() < deadline and batch.is_alive():
             for worker, keys in client.processing().items():
                 running = [k for k in keys if k.startswith("dream-")]
-                if running and ((victim is None and kills == 0) or victim in running):
-                    victim = victim or running[0]
-                    pid = client.run(os.getpid, workers=[worker]).get(worker)
-                    if pid:
-                        os.kill(pid, signal.SIGKILL)
-                        kills += 1
-                        time.sleep(1.0)  # let the scheduler see the death before looking again
+                if worker in dead or not running or (victim is not None and victim not in running):
+                    continue
+                victim = victim or running[0]
+                try:
+                    pid = client.run(os.getpid, workers=[worker])[worker]
+                except Exception:  # the worker went in the meantime: look again
                     break
-            time.sleep(0.05)
+                os.kill(pid, signal.SIGKILL)  # the victim, running or queued there, is counted against it
+                kills += 1
+                dead.add(worker)  # a restarted worker comes back at a new address
+                break
+            time.sleep(0.01)
     batch.join(300)
     assert kills == 2, "the job was not seen running twice"
     outcome = finished["outcome"]
