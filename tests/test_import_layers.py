@@ -1,9 +1,9 @@
 """Layers only import downward: read every module of ``instrument/`` with ``ast`` (no import is run).
 
-    errors <- spec, audiofile <- model <- dream <- settings <- config <- live, replay <- osc <- cli
+    errors <- spec, audiofile <- model <- dream <- settings <- config <- live, replay, batch <- osc <- cli
 
 A package may import its own modules and any lower layer, never a higher one nor a sibling in its own
-layer (``live`` and ``replay`` know nothing of each other). Imports inside functions count too: a lazy
+layer (``live``, ``replay`` and ``batch`` know nothing of each other). Imports inside functions count too: a lazy
 import upward is still an upward dependency.
 """
 
@@ -20,7 +20,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"dream"}),
     frozenset({"settings"}),
     frozenset({"config"}),
-    frozenset({"live", "replay"}),
+    frozenset({"live", "replay", "batch"}),
     frozenset({"osc"}),
     frozenset({"cli"}),
 )

@@ -65,8 +65,12 @@ def config_from(args: argparse.Namespace) -> Config:
 
 def load_dreamer(config: Config):  # -> Dreamer (imports TensorFlow)
     from instrument.model.native_log import quiet_start_up
+    from instrument.model.runtime import configure_tensorflow
 
     with quiet_start_up():
+        # Threads first: importing the dream modules makes tensors, after which TensorFlow keeps its pools
+        # as they are (engine.threads would be silently ignored, and outputs depend on the thread count).
+        configure_tensorflow(config.engine.threads, config.engine.device)
         from instrument.dream.dreamer import Dreamer
 
         return Dreamer.load(config.model, config.engine.threads, config.engine.device)

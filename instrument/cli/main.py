@@ -1,7 +1,7 @@
 """``dreamsound``: entry point. Parses arguments, turns input errors into one clear line.
 
 Commands: ``classify``, ``layers``, ``classes``, ``model fetch``, ``render``, ``replay``,
-``run`` and ``devices``. TensorFlow is imported only by
+``batch``, ``run`` and ``devices``. TensorFlow is imported only by
 the commands that need it, so ``--help`` stays fast.
 """
 
@@ -19,7 +19,7 @@ CONFIG_HELP = "configuration file (default: built-in defaults, as in config.yaml
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from instrument.cli import live_commands, model_commands, render_command, replay_command
+    from instrument.cli import batch_command, live_commands, model_commands, render_command, replay_command
 
     parser = argparse.ArgumentParser(
         prog="dreamsound",
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_commands.register(commands)
     render_command.register(commands)
     replay_command.register(commands)
+    batch_command.register(commands)
     live_commands.register(commands)
     _accept_config_after(commands)
     return parser

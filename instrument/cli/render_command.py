@@ -41,7 +41,7 @@ def render_file(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from instrument.audiofile import check_output, read_audio, write_audio_atomic
+    from instrument.audiofile import check_output, read_audio
 
     config = config_from(args)
     params = _params(args, config.dream)
@@ -57,7 +57,8 @@ def render_file(args: argparse.Namespace) -> int:
     dreamer.check(params)
 
     from instrument.dream.plots import plot_class_track, plot_render
-    from instrument.dream.render import Region, count_steps, render
+    from instrument.dream.render import Region, count_steps
+    from instrument.dream.renderfile import render_file as render_to
     from instrument.model.frontend import SAMPLE_RATE
 
     layout = config.render.layout()
@@ -68,10 +69,10 @@ def render_file(args: argparse.Namespace) -> int:
         console=Console(stderr=True), transient=True,
     ) as progress:
         task = progress.add_task("render", total=max(total, 1))
-        result = render(
-            dreamer, audio, rate, params, seed=seed, layout=layout, progress=lambda n: progress.advance(task, n),
+        result = render_to(
+            dreamer, args.input, out_path, params, seed=seed, layout=layout,
+            progress=lambda n: progress.advance(task, n), audio=(audio, rate),
         )
-    write_audio_atomic(out_path, result.audio, rate, subtype=_same_subtype(args.input, out_path))
     if args.plot:
         target = dreamer.class_index(params.target_class)
         label = dreamer.classes[target].name if target >= 0 else "auto (top class)"
@@ -100,12 +101,3 @@ def render_file(args: argparse.Namespace) -> int:
         )
     return 0
 
-
-def _same_subtype(source: str, out_path: Path) -> str | None:
-    """The input's sample format when the output has the input's file type (a float file stays float)."""
-    import soundfile as sf
-
-    info = sf.info(source)
-    if Path(source).suffix.lower() != out_path.suffix.lower():
-        return None
-    return info.subtype if sf.check_format(info.format, info.subtype) else None
