@@ -39,9 +39,9 @@ def worker_dreamer(model: ModelSettings, threads: int, device: str) -> Any:  # -
         with quiet_start_up():
             # Threads before the dream modules are imported: they make tensors, which fixes TensorFlow's pools.
             configure_tensorflow(threads, device)
-            from instrument.dream.dreamer import load_dreamer
+            from instrument.dream.dreamer import Dreamer
 
-            _dreamers[key] = load_dreamer(model, threads, device)
+            _dreamers[key] = Dreamer.load(model, threads, device)
     return _dreamers[key]
 
 
