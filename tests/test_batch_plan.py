@@ -100,7 +100,7 @@ def test_an_output_named_over_an_input_is_refused(corpus):
     )
     planned = plan(manifest, corpus, DreamParams(), RenderSettings(), Variants())  # OUT_DIR = the inputs' folder
     bad = {i.where: i.error for i in planned.invalid}
-    assert "over an input" in bad["jobs.jsonl line 1"]
+    assert "refusing to write" in bad["jobs.jsonl line 1"] and "reads" in bad["jobs.jsonl line 1"]
     assert "not JSON" in bad["jobs.jsonl line 2"]
     assert "unknown column 'colour'" in bad["jobs.jsonl line 3"] and "target_class" in bad["jobs.jsonl line 3"]
     assert planned.jobs == []
