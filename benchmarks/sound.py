@@ -38,7 +38,7 @@ RECORDINGS = {"whistle": "whistle.wav", "speech": "speech-and-cat.wav", "music":
 LEVELS = (-40.0, -25.0, -10.0)
 MODES = ("filter_add", "deepdream", "filter", "target", "gradients")
 THRESHOLDS = tuple(round(0.1 * i, 1) for i in range(11))
-STEPS = (0.003, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0)
+STEPS = (0.003, 0.005, 0.007, 0.01, 0.014, 0.02, 0.03, 0.05, 0.07, 0.1, 0.14, 0.2, 0.3, 0.5, 0.7, 1.0, 1.4, 2.0)
 
 
 # --- material ---------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def params_for(mode: str, **changes):
 
     if mode == "target":
         changes.setdefault("target_sound", str(SHARED / "audio" / "whistle.wav"))
-    return DreamParams(mode=mode).replace(**changes) if changes else DreamParams(mode=mode)
+    return DreamParams(mode=mode, **changes)
 
 
 def render_one(dreamer, audio: np.ndarray, rate: int, params, seed: int = 0):
@@ -170,7 +170,7 @@ def table(dreamer, names, levels, modes, seconds, target) -> list[dict]:
     return rows
 
 
-DEEP_STEP = 0.3  # the documented way deeper (docs/sound.md): deepdream, a target class, this step
+DEEP_STEP = 0.1  # the documented way deeper (docs/sound.md): deepdream, a target class, this step
 
 
 def sweep(dreamer, names, modes, seconds, level=-25.0) -> list[dict]:
@@ -268,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=4.0, help="excerpt length (the start of each file)")
     ap.add_argument("--target", default="Dog", help="class for the deepdream row ('' for none)")
     ap.add_argument("--sweep", action="store_true", help="also sweep threshold and step (at -25 dBFS)")
+    ap.add_argument("--sweep-inputs", default="whistle,music", help="inputs of the sweep")
     ap.add_argument("--plot", type=Path, help="write sound-knobs.png and sound-modes.png here")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
@@ -285,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": table(dreamer, names, levels, modes, args.seconds, args.target),
     }
     if args.sweep:
-        report["sweep"] = sweep(dreamer, names, modes, args.seconds)
+        report["sweep"] = sweep(dreamer, args.sweep_inputs.split(","), modes, args.seconds)
     if args.plot:
         args.plot.mkdir(parents=True, exist_ok=True)
         if args.sweep:

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from instrument.dream.level import Envelope, match, valid_mask
+from instrument.dream.level import TINY, Envelope, match, valid_mask
 from instrument.dream.objective import CLASS_LAYERS, tap_for, window_loss, window_objective
 from instrument.dream.params import DreamParams, FunctionKey
 from instrument.dream.spectral import Spectral, paper_filter
@@ -117,11 +117,15 @@ def mode_function(mode: str, flip: bool, fft: int, hop: int, length: int) -> Any
     """``(x, g, threshold, step, power, target_spectrum, span, floor) -> safe(x')`` for one mode, plain Python."""
     spectral = Spectral(fft, hop, length)
     envelope = Envelope(length)
+    seed_noise = tf.constant(np.random.default_rng(0).standard_normal((1, length)).astype(np.float32))
 
     def apply(x, g, threshold, step, power, target_spectrum, span, floor):
         valid = valid_mask(length, span)
         # The sound's short-term level; with a target class never below the floor (dreaming from silence).
         level = tf.maximum(envelope(x, valid), floor) * valid
+        # Digital silence has no gradient (YAMNet's frontend is flat at 0): toward a class, a fixed noise
+        # (the same every call: determinism) seeds the dream there.
+        g = tf.where(envelope(g, valid) > TINY, g, seed_noise)
         u = match(g, level, envelope(g, valid))  # the gradient at the sound's level: step is relative
         if mode == "gradients":
             y = u
