@@ -30,11 +30,11 @@ class DreamParams:
     layer: str = setting("scores", kind="choice", choices=LAYERS, osc="layer", live=True,
                          description="layer whose activation is maximized",
                          comment="layer1..layer14, layerN/depthwise, embeddings, logits, scores")
-    threshold: float = setting(0.3, kind="float", low=0.0, high=1.0, osc="threshold", live=True,
+    threshold: float = setting(0.1, kind="float", low=0.0, high=1.0, osc="threshold", live=True,
                                description="hard-cut filter threshold",
                                comment="a bin passes where its linear magnitude is above this fraction of its "
-                                       "frame's loudest bin (0.3: within 10 dB; 1: the loudest alone, at half)")
-    step: float = setting(0.3, kind="float", low=0.0, high=100.0, osc="step", live=True, log=True,
+                                       "frame's loudest bin (0.1: within 20 dB; 1: the loudest alone, at half)")
+    step: float = setting(0.15, kind="float", low=0.0, high=100.0, osc="step", live=True, log=True,
                           description="gradient step per iteration, relative to the sound's level",
                           comment="the gradient is added at this fraction of the sound's short-term RMS "
                                   "(before the filter's mask); the sound's level is kept")
