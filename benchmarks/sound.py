@@ -245,9 +245,10 @@ def plot_modes(dreamer, path: Path, name: str = "music", seconds: float = 4.0, l
     panels.append((f"deepdream -> Dog, step {DEEP_STEP}",
                    render_one(dreamer, audio, rate, params_for("deepdream", target_class="Dog", step=DEEP_STEP)).audio))
     fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.6 * len(panels)), sharex=True)
+    top = log_mel(mono16k(audio, rate)).max()  # one colour scale for all: the input's top 8 (log) units
     for ax, (label, x) in zip(axes, panels, strict=True):
         mel = log_mel(mono16k(x, rate)).T
-        ax.imshow(mel, origin="lower", aspect="auto", vmin=mel.max() - 80 if label == "input" else None,
+        ax.imshow(mel, origin="lower", aspect="auto", vmin=top - 8.0, vmax=top,
                   extent=(0, x.shape[0] / rate, 0, mel.shape[0]))
         ax.set_ylabel("mel", fontsize=7)
         m = measure(audio, x, rate) if label != "input" else None
