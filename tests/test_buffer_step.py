@@ -68,7 +68,8 @@ def test_parameters_and_offsets_change_without_recompiling_and_step_zero_is_iden
         params = DreamParams(mode="filter_add", layer="layer4", step=value, threshold=0.2 + value)
         y = dreamer.iterate_buffer(x, params, draw_offsets(rng, x.size, count)).audio.numpy()[0]
         if value == 0.0:
-            np.testing.assert_allclose(y, x / max(1.0, np.abs(x).max()), atol=1e-6)
+            below = np.abs(x) <= 0.9  # the safety bends only samples above 0.9
+            np.testing.assert_allclose(y[below], x[below], atol=1e-6)
         else:
             assert np.abs(y - x).max() > 1e-3
         compiled.append(step.compiled_count)

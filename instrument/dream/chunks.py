@@ -91,6 +91,14 @@ def cut(signal: np.ndarray, chunk: Chunk) -> np.ndarray:
     return out
 
 
+def signal_span(chunk: Chunk, total: int) -> tuple[int, int]:
+    """``[first, end)`` of the chunk's buffer that holds the signal (the rest is zero context or padding):
+    the dream's levels, std and peak are taken there only."""
+    first = max(0, -chunk.buffer_start)
+    end = min(chunk.length, total - chunk.buffer_start)
+    return first, max(end, first + 1)
+
+
 def weights(chunk: Chunk) -> np.ndarray:
     """Crossfade weights over ``[lo, hi)``: 1 inside, sin^2 up over ``2 * fade_in``,
     cos^2 down over ``2 * fade_out``."""

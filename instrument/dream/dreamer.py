@@ -97,13 +97,17 @@ class Dreamer:
             self._targets[key] = self.step.target_spectrum(sound, params, length)
         return self._targets[key]
 
-    def iterate_buffer(self, buffer: np.ndarray | tf.Tensor, params: DreamParams, offsets: np.ndarray) -> StepResult:
-        """One whole-buffer iteration with its windows at ``offsets`` (``instrument.dream.buffer`` draws them)."""
+    def iterate_buffer(
+        self, buffer: np.ndarray | tf.Tensor, params: DreamParams, offsets: np.ndarray,
+        span: tuple[int, int] | None = None,
+    ) -> StepResult:
+        """One whole-buffer iteration with its windows at ``offsets`` (``instrument.dream.buffer`` draws them);
+        ``span``: the buffer's real signal (default all of it; see ``DreamStep.iterate_buffer``)."""
         length = int(np.shape(buffer)[-1])
         with tf.device(self.device):
             return self.step.iterate_buffer(
                 buffer, params, self.class_index(params.target_class),
-                self.buffer_target_spectrum(params, length), offsets,
+                self.buffer_target_spectrum(params, length), offsets, span,
             )
 
     def warm_up(self, key: FunctionKey, length: int = WINDOW_SAMPLES, count: int = 1) -> None:

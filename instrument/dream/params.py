@@ -33,12 +33,14 @@ class DreamParams:
     layer: str = setting("scores", kind="choice", choices=LAYERS, osc="layer", live=True,
                          description="layer whose activation is maximized",
                          comment="layer1..layer14, layerN/depthwise, embeddings, logits, scores")
-    threshold: float = setting(0.3, kind="float", low=0.0, high=1.0, osc="threshold", live=True,
+    threshold: float = setting(0.1, kind="float", low=0.0, high=1.0, osc="threshold", live=True,
                                description="hard-cut filter threshold",
-                               comment="fraction of the loudest bin (after the power below) the filter keeps")
-    step: float = setting(0.01, kind="float", low=0.0, high=100.0, osc="step", live=True, log=True,
-                          description="gradient step per iteration",
-                          comment="how much of the (filtered) gradient is added per iteration")
+                               comment="a bin passes where its linear magnitude is above this fraction of its "
+                                       "frame's loudest bin (0.1: within 20 dB; 1: the loudest alone, at half)")
+    step: float = setting(0.15, kind="float", low=0.0, high=100.0, osc="step", live=True, log=True,
+                          description="gradient step per iteration, relative to the sound's level",
+                          comment="the gradient is added at this fraction of the sound's short-term RMS "
+                                  "(before the filter's mask); the sound's level is kept")
     # index, name, or None for the window's own top class (auto, none, -1 are read as None: class_target)
     target_class: int | str | None = setting(None, kind="class", low=-1, high=NUM_CLASSES - 1, nullable=True,
                                              osc="target", live=True, description="target class (scores/logits)",
@@ -56,8 +58,9 @@ class DreamParams:
     filter_hop: int = setting(256, kind="int", low=1, high=4096, live=True,
                               description="filter STFT hop (at most filter_fft/2)")
     power: float = setting(0.125, kind="float", low=1e-3, high=4.0, osc="power", live=True, log=True,
-                           description="magnitude power of the filter",
-                           comment="before normalizing (the original package used 1/8)")
+                           description="magnitude power of what the filter passes",
+                           comment="on the filtered magnitude, relative to its frame's peak (<1 flattens, "
+                                   "1 keeps it; the original package's 1/8); the mask is on the linear magnitude")
     band: str = setting("full", kind="choice", choices=BANDS, live=True,
                         description="output band: full (the input above 8 kHz kept) or 16k (the paper's sound)",
                         comment="full: the input + the dream's change, which stays below 8 kHz; "

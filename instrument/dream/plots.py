@@ -36,7 +36,7 @@ def _mask(window_in: np.ndarray, gradient: np.ndarray, params: DreamParams) -> n
     spectral = Spectral(params.filter_fft, params.filter_hop, window_in.size)
     source = gradient if (params.mode == "filter") != params.flip else window_in
     spectrum = spectral.stft(tf.constant(source[None], tf.float32))
-    mask = Spectral.mask(spectrum, tf.constant(params.threshold), tf.constant(params.power, tf.float32))
+    mask = Spectral.mask(spectrum, tf.constant(params.threshold))
     return mask.numpy()[0].T
 
 

@@ -110,10 +110,11 @@ def dream_regions(
         rng = np.random.default_rng([seed, chunk.region, chunk.index])
         count = window_count(chunk.length - WINDOW_SAMPLES, layout.coverage)
         x = chunking.cut(signal, chunk)
+        span = chunking.signal_span(chunk, total)  # levels and peaks over the signal, not the zero context
         losses, gradient = [], None
         for _ in range(params.iterations):
             offsets = draw_offsets(rng, chunk.length, count, layout.offsets, (chunk.first_offset, chunk.last_offset))
-            result = dreamer.iterate_buffer(x, params, offsets)
+            result = dreamer.iterate_buffer(x, params, offsets, span)
             x, gradient = result.audio, result.gradient
             losses.append(round(float(np.mean(result.loss.numpy())), 6))
             if progress:

@@ -1,11 +1,28 @@
-"""STFT helpers and the hard-cut spectral mask of the DreamSound filters.
+"""STFT helpers and the hard-cut filter of the DreamSound paper (ICAD 2021, "Filter-based function").
 
-``mask(a) = (normalize(|STFT(a)| ** power) - threshold > 0)``, where
-``normalize`` divides by the window's maximum, so ``threshold`` is a fraction of
-the loudest bin (0 lets every non-silent bin through, 1 lets none through).
-The STFT pads each window by one frame on both sides so that the inverse STFT
-reconstructs every sample exactly (the filter with an all-ones mask is the
-identity).
+The paper's filter with inputs ``x`` (what is filtered) and ``y`` (what builds the mask)::
+
+    X_mag, X_pha = MAGPHASE(STFT(x))          # X_mag = |X| ** power (the package's magphase)
+    Y_mag = ABS(STFT(y))                       # linear magnitude
+    hard_cut = (SIGN(NORMALIZE(Y_mag) - threshold) + 1) / 2
+    x_new = ISTFT(hard_cut * X_mag * X_pha)    # rephased with x's own phase
+
+``mask`` is ``hard_cut``: 1 where a bin of the *linear* magnitude is above
+``threshold`` times the peak, 0 below, and (the paper's ``(sign + 1) / 2``) 0.5
+exactly at it, so threshold 1 still passes each frame's loudest bin at half
+weight. ``NORMALIZE`` divides by the peak of the frame (one STFT frame, 64 ms at
+the default size), not of the whole buffer: a quiet passage is masked as a loud
+one is, and the zero context beyond a file's ends (whose frames have no peak)
+passes nothing. ``powered`` is ``X_mag``: the package's ``power`` on the
+*filtered* magnitude, taken relative to the frame's peak (``peak * (|X| /
+peak) ** power``) so that it compresses the spectrum's shape without changing
+its level. ``mask_powered`` is the mask this project used before (on
+``|S| ** power``, where threshold 0.3 at power 1/8 meant -84 dB): kept under its
+own name for comparison, not used by any mode.
+
+The STFT pads each signal by one frame on both sides and the inverse uses the
+window that inverts the analysis (``inverse_stft_window_fn``), so an all-ones
+mask at power 1 is the identity.
 """
 
 from __future__ import annotations
@@ -16,7 +33,7 @@ _TINY = 1e-12
 
 
 class Spectral:
-    """A fixed STFT size and hop for windows of ``length`` samples."""
+    """A fixed STFT size and hop for signals of ``length`` samples."""
 
     def __init__(self, fft: int, hop: int, length: int) -> None:
         self.fft, self.hop, self.length = fft, hop, length
@@ -33,13 +50,30 @@ class Spectral:
         return y[:, self.fft : self.fft + self.length]
 
     @staticmethod
-    def mask(spectrum: tf.Tensor, threshold: tf.Tensor, power: tf.Tensor) -> tf.Tensor:
-        """The hard-cut mask (0. or 1.) of a ``[batch, frames, bins]`` spectrum.
+    def frame_peak(magnitude: tf.Tensor) -> tf.Tensor:
+        """Each frame's loudest bin, ``[batch, frames, 1]``."""
+        return tf.reduce_max(magnitude, axis=2, keepdims=True)
 
-        ``|S|^p / max|S|^p > t`` is computed as ``|S| > t^(1/p) * max|S|``: the same cut
-        (``x -> x^p`` is increasing for ``p > 0``), without raising every bin to a power
-        (that ``Pow`` was 0.4 ms of a 12 ms iteration).
-        """
+    @staticmethod
+    def mask(spectrum: tf.Tensor, threshold: tf.Tensor) -> tf.Tensor:
+        """The paper's hard cut of a ``[batch, frames, bins]`` spectrum: ``(sign(|S| / peak - t) + 1) / 2``."""
+        magnitude = tf.abs(spectrum)
+        peak = Spectral.frame_peak(magnitude)
+        normalized = magnitude / tf.maximum(peak, _TINY)
+        cut = (tf.sign(normalized - threshold) + 1.0) * 0.5
+        return tf.where(peak > _TINY, cut, tf.zeros_like(cut))
+
+    @staticmethod
+    def powered(spectrum: tf.Tensor, power: tf.Tensor) -> tf.Tensor:
+        """``spectrum`` with its magnitude raised to ``power`` relative to each frame's peak, phase kept."""
+        magnitude = tf.abs(spectrum)
+        peak = tf.maximum(Spectral.frame_peak(magnitude), _TINY)
+        shaped = peak * tf.pow(magnitude / peak, power)
+        return tf.cast(shaped, spectrum.dtype) * Spectral.phase(spectrum)
+
+    @staticmethod
+    def mask_powered(spectrum: tf.Tensor, threshold: tf.Tensor, power: tf.Tensor) -> tf.Tensor:
+        """The earlier mask, ``|S|^p / max|S|^p > t`` over the whole buffer (not the paper's; no mode uses it)."""
         magnitude = tf.abs(spectrum)
         peak = tf.reduce_max(magnitude, axis=[1, 2], keepdims=True)
         cut = tf.pow(tf.maximum(threshold, 0.0), 1.0 / power) * peak
@@ -55,3 +89,8 @@ class Spectral:
 
 def apply_mask(mask: tf.Tensor, spectrum: tf.Tensor) -> tf.Tensor:
     return spectrum * tf.cast(mask, spectrum.dtype)
+
+
+def paper_filter(through: tf.Tensor, source: tf.Tensor, threshold: tf.Tensor, power: tf.Tensor) -> tf.Tensor:
+    """The paper's ``hard_cut(source) * MAGPHASE(through)`` spectrum (before the inverse STFT)."""
+    return apply_mask(Spectral.mask(source, threshold), Spectral.powered(through, power))

@@ -1,15 +1,29 @@
 """The DreamSound iteration, compiled: the gradient once per layer, the modes separately.
 
-``x -> loss -> g = dloss/dx / std(g) -> mode -> safe(x')``:
+``x -> loss -> g = dloss/dx / std(g) -> level -> mode -> level kept -> safe(x')``
 
-- ``gradients``:  ``x' = g``
-- ``deepdream``:  ``x' = x + step * g``
-- ``filter``:     ``x' = ISTFT(mask(G) * X)``  (``flip``: ``ISTFT(mask(X) * G)``)
-- ``filter_add``: ``x' = x + step * ISTFT(mask(X) * G)``  (``flip``: ``mask(G) * X``)
-- ``target``:     ``x' = x + step * ISTFT(mask(T) * G)``  (``flip``: ``|G| * phase(T)``)
+Every mode works at the signal's short-term level (``instrument.dream.level``):
+``u = g * E(x) / E(g)`` is the gradient with the envelope ``E(x)`` of the sound
+(its RMS over ~0.1 s), so ``step`` is the level of what an iteration adds
+relative to the sound, wherever the sound is loud or quiet, and the result is
+scaled back to ``E(x)`` (``L(y) = y * E(x) / E(y)``). With ``X = STFT(x)``,
+``U = STFT(u)``, ``T = STFT(target)`` and the paper's filter
+``F(a, b) = ISTFT(hard_cut(b) * |A|^p * phase(A))`` (``instrument.dream.spectral``:
+``a`` filtered, ``b`` builds the mask, ``p`` = power):
 
-``safe`` replaces NaN/Inf with 0 and scales a signal down to peak 1 when it
-exceeds it, so hundreds of iterations cannot run away in amplitude.
+- ``gradients``:  ``x' = u``                       (the sonified gradient at the sound's level)
+- ``deepdream``:  ``x' = L(x + step * u)``
+- ``filter``:     ``x' = L(F(x, u))``               (``flip``: ``L(F(u, x))``; no step: the paper's (b))
+- ``filter_add``: ``x' = L(x + step * F(u, x))``    (``flip``: ``L(x + step * F(x, u))``)
+- ``target``:     ``x' = L(x + step * F(u, t))``    (``flip``: ``|F(u, t)|`` with the target's phases)
+
+``E`` and the gradient's std are taken over ``span``, the samples of the buffer
+that are real signal (the render pads zeros beyond a file's ends; live buffers
+are all signal), and nothing is added outside it. Silence stays silence
+(``E(x) = 0``) unless a target class is set on ``scores``/``logits``: then
+``E(x)`` is at least ``SILENCE_FLOOR`` (-50 dBFS) and the dream of that class
+grows out of the silence at that level. ``safe`` replaces NaN/Inf with 0 and
+bends samples above 0.9 softly under 1 (a sample-wise soft clip).
 
 ``x`` is a buffer of N >= 15600 samples (one window, or a whole signal) and the
 loss is summed over K windows cut from it at ``offsets``, gathered inside the
@@ -23,7 +37,7 @@ compiled rarely: the gradient (the network's forward and backward pass) once per
 (layer, N, K), and the mode (cheap spectral ops) once per (mode, flip, STFT size,
 N). Switching mode live compiles only the small function; switching layer
 compiles one gradient for every mode. Threshold, step, power, target class,
-target spectrum and offsets are tensors: changing them never retraces.
+target spectrum, offsets and span are tensors: changing them never retraces.
 """
 
 from __future__ import annotations
@@ -34,81 +48,113 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from instrument.dream.objective import window_loss
+from instrument.dream.level import TINY, Envelope, match, valid_mask
+from instrument.dream.objective import CLASS_LAYERS, tap_for, window_loss, window_objective
 from instrument.dream.params import DreamParams, FunctionKey
-from instrument.dream.spectral import Spectral, apply_mask
+from instrument.dream.spectral import Spectral, paper_filter
 from instrument.errors import DreamSoundError
 from instrument.model.frontend import WINDOW_SAMPLES
 from instrument.model.network import YamNet
 
 _STD_FLOOR = 1e-12
+KNEE = 0.9  # the safety's soft clip starts here (peaks above are bent under 1)
+SILENCE_FLOOR = 10 ** (-50 / 20)  # with a target class, silence is dreamed at this short-term RMS (-50 dBFS)
 
 
 @dataclass
 class StepResult:
     """Output of one iteration (tensors; ``.numpy()`` them when needed)."""
 
-    audio: tf.Tensor  # [B, N], safe: finite, peak <= 1
+    audio: tf.Tensor  # [B, N], safe: finite, |x| < 1
     loss: tf.Tensor  # [B] for one window per buffer, else [B, K]: each window's loss before the update
-    gradient: tf.Tensor  # [B, N], normalized by its std over the buffer
+    gradient: tf.Tensor  # [B, N], normalized by its std over the buffer's signal (0 outside it)
 
 
-def _safe(y: tf.Tensor) -> tf.Tensor:
-    y = tf.where(tf.math.is_finite(y), y, tf.zeros_like(y))
-    peak = tf.reduce_max(tf.abs(y), axis=1, keepdims=True)
-    return y / tf.maximum(peak, 1.0)
+def _finite(y: tf.Tensor) -> tf.Tensor:
+    return tf.where(tf.math.is_finite(y), y, tf.zeros_like(y))
 
 
-def _normalize(g: tf.Tensor) -> tf.Tensor:
-    g = tf.where(tf.math.is_finite(g), g, tf.zeros_like(g))
-    std = tf.math.reduce_std(g, axis=1, keepdims=True)
+def _safe(y: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
+    """Finite, nothing outside the signal, and below 1: samples above ``KNEE`` are bent softly under 1.
+
+    Sample by sample, not by scaling the buffer: a scale-down would lower the level every later
+    iteration keeps (a loud input lost 4 dB over 20 iterations that way), and one peak would
+    quieten a whole 20 s chunk."""
+    y = _finite(y) * valid
+    magnitude = tf.abs(y)
+    bent = KNEE + (1.0 - KNEE) * tf.tanh((magnitude - KNEE) / (1.0 - KNEE))
+    return tf.where(magnitude > KNEE, tf.sign(y) * bent, y)
+
+
+def _normalize(g: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
+    """``g / std(g)`` with the std over the signal's samples only; 0 outside them."""
+    g = _finite(g) * valid
+    count = tf.maximum(tf.reduce_sum(valid, axis=1, keepdims=True), 1.0)
+    mean = tf.reduce_sum(g, axis=1, keepdims=True) / count
+    std = tf.sqrt(tf.reduce_sum(tf.square((g - mean) * valid), axis=1, keepdims=True) / count)
     return g / tf.maximum(std, _STD_FLOOR)
 
 
-def gradient_function(model: YamNet, layer: str) -> Any:
-    """``(x [B, N], class_index, offsets [K]) -> (g [B, N] normalized, loss [B, K])``, plain Python."""
+def gradient_function(model: YamNet, layer: str, length: int) -> Any:
+    """``(x [B, N], class_index, offsets [K], span [2]) -> (g [B, N] normalized, loss [B, K])``, plain Python."""
     window_index = tf.range(WINDOW_SAMPLES, dtype=tf.int32)
+    tap = tap_for(layer)
 
-    def gradient(x, class_index, offsets):
+    def gradient(x, class_index, offsets, span):
         batch, count = tf.shape(x)[0], tf.shape(offsets)[0]
         with tf.GradientTape() as tape:
             tape.watch(x)
             windows = tf.gather(x, offsets[:, None] + window_index[None, :], axis=1)  # [B, K, W]
-            activation = model.forward(tf.reshape(windows, [-1, WINDOW_SAMPLES]), [layer])[layer]
+            activation = model.forward(tf.reshape(windows, [-1, WINDOW_SAMPLES]), [tap])[tap]
             loss = tf.reshape(window_loss(activation, layer, class_index), [batch, count])
-            total = tf.reduce_sum(loss)
-        return _normalize(tape.gradient(total, x)), loss
+            total = tf.reduce_sum(window_objective(activation, layer, class_index))
+        return _normalize(tape.gradient(total, x), valid_mask(length, span)), loss
 
     return gradient
 
 
 def mode_function(mode: str, flip: bool, fft: int, hop: int, length: int) -> Any:
-    """``(x, g, threshold, step, power, target_spectrum) -> safe(x')`` for one mode, plain Python."""
+    """``(x, g, threshold, step, power, target_spectrum, span, floor) -> safe(x')`` for one mode, plain Python."""
     spectral = Spectral(fft, hop, length)
+    envelope = Envelope(length)
+    seed_noise = tf.constant(np.random.default_rng(0).standard_normal((1, length)).astype(np.float32))
 
-    def apply(x, g, threshold, step, power, target_spectrum):
+    def apply(x, g, threshold, step, power, target_spectrum, span, floor):
+        valid = valid_mask(length, span)
+        # The sound's short-term level; with a target class never below the floor (dreaming from silence).
+        level = tf.maximum(envelope(x, valid), floor) * valid
+        # Digital silence has no gradient (YAMNet's frontend is flat at 0): toward a class, a fixed noise
+        # (the same every call: determinism) seeds the dream there.
+        g = tf.where(envelope(g, valid) > TINY, g, seed_noise)
+        u = match(g, level, envelope(g, valid))  # the gradient at the sound's level: step is relative
         if mode == "gradients":
-            y = g
+            y = u
         elif mode == "deepdream":
-            y = x + step * g
+            y = x + step * u
         elif mode == "target":
-            grad_spec = spectral.stft(g)
-            if flip:  # the gradient's magnitudes with the target's phases
-                grad_spec = tf.cast(tf.abs(grad_spec), tf.complex64) * Spectral.phase(target_spectrum)
-            target_mask = Spectral.mask(target_spectrum, threshold, power)
-            y = x + step * spectral.istft(apply_mask(target_mask, grad_spec))
+            filtered = paper_filter(spectral.stft(u), target_spectrum, threshold, power)
+            if flip:  # the filtered gradient's magnitudes with the target's phases
+                filtered = tf.cast(tf.abs(filtered), tf.complex64) * Spectral.phase(target_spectrum)
+            y = x + step * spectral.istft(filtered)
         else:
             # One STFT call for both signals (half the op launches of two calls).
-            sound_spec, grad_spec = tf.split(spectral.stft(tf.concat([x, g], axis=0)), 2, axis=0)
-            # filter: mask from the gradient on the sound; filter_add: the other way round.
-            source, through = (grad_spec, sound_spec) if mode == "filter" else (sound_spec, grad_spec)
+            sound_spec, grad_spec = tf.split(spectral.stft(tf.concat([x, u], axis=0)), 2, axis=0)
+            # filter: the sound through the gradient's mask; filter_add: the gradient through the sound's.
+            through, source = (sound_spec, grad_spec) if mode == "filter" else (grad_spec, sound_spec)
             if flip:
-                source, through = through, source
-            filtered = spectral.istft(apply_mask(Spectral.mask(source, threshold, power), through))
+                through, source = source, through
+            filtered = spectral.istft(paper_filter(through, source, threshold, power))
             y = filtered if mode == "filter" else x + step * filtered
-        return _safe(y)
+        y = _finite(y)
+        y = match(y, level, envelope(y, valid))  # the sound's level kept
+        return _safe(y, valid)
 
     return apply
+
+
+def silence_floor(layer: str, class_index: int) -> float:
+    """The least level a sound is dreamed at: ``SILENCE_FLOOR`` toward a target class, else 0 (silence stays)."""
+    return SILENCE_FLOOR if class_index >= 0 and layer in CLASS_LAYERS else 0.0
 
 
 def spectrum_shape(fft: int, hop: int, length: int) -> tuple[int, int]:
@@ -126,10 +172,12 @@ class DreamStep:
         self._modes: dict[tuple, Any] = {}
         self._silent: dict[tuple, tf.Tensor] = {}
         self._scalars: dict[tuple, tuple[tf.Tensor, ...]] = {}
+        self._spans: dict[tuple, tf.Tensor] = {}
 
     def _scalar_tensors(self, params: DreamParams, class_index: int) -> tuple[tf.Tensor, ...]:
-        """Threshold, step, power and class as tensors, made once per value (0.1 ms a call saved live)."""
-        key = (params.threshold, params.step, params.power, class_index)
+        """Threshold, step, power, class and silence floor as tensors, made once per value (0.1 ms a call
+        saved live)."""
+        key = (params.threshold, params.step, params.power, class_index, params.layer)
         tensors = self._scalars.get(key)
         if tensors is None:
             if len(self._scalars) > 256:  # a performer sweeping a slider: keep the cache small
@@ -139,9 +187,23 @@ class DreamStep:
                 tf.constant(params.step, tf.float32),
                 tf.constant(params.power, tf.float32),
                 tf.constant(class_index, tf.int32),
+                tf.constant(silence_floor(params.layer, class_index), tf.float32),
             )
             self._scalars[key] = tensors
         return tensors
+
+    def _span_tensor(self, length: int, span: tuple[int, int] | None) -> tf.Tensor:
+        """``[first, end)`` of the signal in a ``length``-sample buffer as a tensor (the whole buffer: cached)."""
+        first, end = (0, length) if span is None else (max(0, int(span[0])), min(length, int(span[1])))
+        if end <= first:
+            raise DreamSoundError(f"span {span} holds no signal of a {length}-sample buffer")
+        key = (first, end, length)
+        tensor = self._spans.get(key)
+        if tensor is None:
+            if len(self._spans) > 64:
+                self._spans.clear()
+            tensor = self._spans[key] = tf.constant([first, end], tf.int32)
+        return tensor
 
     @property
     def compiled_count(self) -> int:
@@ -155,10 +217,13 @@ class DreamStep:
         key = FunctionKey.of(params)
         gkey = key.gradient_key(length, count)
         if gkey not in self._gradients:
-            self._gradients[gkey] = tf.function(gradient_function(self.model, key.layer)).get_concrete_function(
+            self._gradients[gkey] = tf.function(
+                gradient_function(self.model, key.layer, length)
+            ).get_concrete_function(
                 tf.TensorSpec([None, length], tf.float32),
                 tf.TensorSpec([], tf.int32),
                 tf.TensorSpec([count], tf.int32),
+                tf.TensorSpec([2], tf.int32),
             )
         mkey = key.mode_key(length)
         if mkey not in self._modes:
@@ -166,7 +231,8 @@ class DreamStep:
             signal = tf.TensorSpec([None, length], tf.float32)
             scalar = tf.TensorSpec([], tf.float32)
             self._modes[mkey] = tf.function(mode_function(*mkey)).get_concrete_function(
-                signal, signal, scalar, scalar, scalar, tf.TensorSpec([1, frames, bins], tf.complex64)
+                signal, signal, scalar, scalar, scalar, tf.TensorSpec([1, frames, bins], tf.complex64),
+                tf.TensorSpec([2], tf.int32), scalar,
             )
         return self._gradients[gkey], self._modes[mkey]
 
@@ -191,8 +257,12 @@ class DreamStep:
         class_index: int,
         target_spectrum: tf.Tensor | None,
         offsets: np.ndarray,
+        span: tuple[int, int] | None = None,
     ) -> StepResult:
-        """One iteration of ``buffer`` (``[N]`` or ``[B, N]``) with its windows at ``offsets`` (``[K]``)."""
+        """One iteration of ``buffer`` (``[N]`` or ``[B, N]``) with its windows at ``offsets`` (``[K]``).
+
+        ``span=(first, end)``: the samples that are real signal (levels, std and peak are taken there and
+        nothing is added outside); by default the whole buffer."""
         x = tf.convert_to_tensor(buffer, tf.float32)
         if x.shape.rank == 1:
             x = x[None]
@@ -208,10 +278,11 @@ class DreamStep:
         gradient_fn, mode_fn = self.functions_for(params, length, offsets.size)
         if target_spectrum is None:
             target_spectrum = self.target_spectrum(None, params, length)
-        threshold, step, power, class_tensor = self._scalar_tensors(params, class_index)
+        threshold, step, power, class_tensor, floor = self._scalar_tensors(params, class_index)
         offsets_tensor = _WHOLE_WINDOW_TENSOR if offsets is _WHOLE_WINDOW else tf.constant(offsets)
-        g, loss = gradient_fn(x, class_tensor, offsets_tensor)
-        y = mode_fn(x, g, threshold, step, power, target_spectrum)
+        span_tensor = self._span_tensor(length, span)
+        g, loss = gradient_fn(x, class_tensor, offsets_tensor, span_tensor)
+        y = mode_fn(x, g, threshold, step, power, target_spectrum, span_tensor, floor)
         return StepResult(y, loss, g)
 
     def __call__(
@@ -231,9 +302,10 @@ class DreamStep:
         key = FunctionKey(*key)
         gradient_fn, mode_fn = self.functions_for(key, length, count)
         x = tf.zeros([1, length], tf.float32)
-        g, _ = gradient_fn(x, tf.constant(-1, tf.int32), tf.zeros([count], tf.int32))
+        span = self._span_tensor(length, None)
+        g, _ = gradient_fn(x, tf.constant(-1, tf.int32), tf.zeros([count], tf.int32), span)
         zero = tf.constant(0.0, tf.float32)
-        mode_fn(x, g, zero, zero, tf.constant(1.0, tf.float32), self.target_spectrum(None, key, length))
+        mode_fn(x, g, zero, zero, tf.constant(1.0, tf.float32), self.target_spectrum(None, key, length), span, zero)
 
 
 _WHOLE_WINDOW = np.zeros(1, np.int32)

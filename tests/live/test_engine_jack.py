@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from instrument.dream.params import DreamParams
 from instrument.errors import DreamSoundError
 from instrument.live.engine import Engine
 
@@ -230,7 +231,7 @@ def test_each_iteration_uses_the_parameters_current_at_that_iteration(jack, tmp_
     finally:
         engine.stop()
     steps = [(entry["window"], entry["step"]) for entry in read_log(log)]
-    windows_old = {w for w, step in steps if step == 0.01}
+    windows_old = {w for w, step in steps if step == DreamParams().step}  # the default, before the change
     windows_new = {w for w, step in steps if step == 0.5}
     assert windows_old & windows_new, "the change waited for the next window"
 

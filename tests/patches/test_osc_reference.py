@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from oscecho import PATCHES, load_script
 
+from instrument.dream.params import DreamParams
 from instrument.osc import namespace as ns
 
 
@@ -29,7 +30,7 @@ def test_reference_has_a_row_for_every_address(reference) -> None:
 def test_defaults_come_from_dream_params(reference) -> None:
     rows = {line.split(" | ")[0].strip("| `"): line.split(" | ") for line in reference.render().splitlines()
             if line.startswith("| `/dream/")}
-    assert rows["/dream/threshold"][3] == "0.3"
+    assert rows["/dream/threshold"][3] == str(DreamParams().threshold)
     assert rows["/dream/mode"][3] == "3 filter_add"
     assert rows["/dream/target"][3] == "-1 auto"
     assert rows["/dream/mix"][3] == "1"

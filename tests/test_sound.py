@@ -1,0 +1,79 @@
+"""What a musician hears, on the real recordings and model: the dream at any input level, audible, recognizable.
+
+Short renders (2 s excerpts). The measures are ``benchmarks.sound``'s; docs/sound.md has the full table.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from conftest import SHARED, shared_file
+
+from benchmarks import sound
+from instrument.dream.params import DreamParams
+from instrument.dream.render import render
+
+SECONDS = 2.0
+MUSIC = SHARED / "audio" / "pluck-melody.wav"
+
+
+def excerpt(name: str) -> tuple[np.ndarray, int]:
+    if name != "tone":
+        shared_file(SHARED / "audio" / sound.RECORDINGS[name])
+    return sound.load(name, SECONDS)
+
+
+def dream(dreamer, audio, rate, **changes):
+    return render(dreamer, audio, rate, DreamParams().replace(**changes) if changes else DreamParams()).audio
+
+
+@pytest.mark.parametrize("name", ["music", "speech", "whistle"])
+def test_defaults_keep_the_level_and_do_the_same_at_every_input_level(dreamer, name):
+    """At -40, -25 and -10 dBFS: output level within 3 dB of the input's, the dream audible (change >= -20 dB)
+    and the input recognizable (log-mel correlation >= 0.6), and the change the same within 3 dB."""
+    source, rate = excerpt(name)
+    changes = []
+    for level in (-40.0, -25.0, -10.0):
+        audio = sound.at_level(source, level)
+        m = sound.measure(audio, dream(dreamer, audio, rate), rate)
+        assert abs(m["out_db"] - m["in_db"]) <= 3.0, (level, m)
+        assert m["change_db"] >= -20.0, (level, m)
+        assert m["mel_corr"] >= 0.6, (level, m)
+        changes.append(m["change_db"])
+    assert max(changes) - min(changes) <= 3.0, changes
+
+
+def test_silence_stays_silence_unless_a_class_is_dreamed_into_it(dreamer):
+    silence = np.zeros((32000, 1), np.float32)
+    for mode in ("filter_add", "deepdream", "filter", "gradients"):
+        assert np.abs(dream(dreamer, silence, 16000, mode=mode, iterations=3)).max() == 0.0, mode
+    dog = dream(dreamer, silence, 16000, mode="deepdream", target_class="Dog", iterations=3)
+    level = sound.db(sound.rms(dog))
+    assert -56.0 <= level <= -44.0  # the floor: -50 dBFS short-term RMS
+
+
+def test_the_packages_step_keeps_the_level_and_nothing_comes_from_the_padding(dreamer):
+    """deepdream at the package's 0.2 x 10 iterations: the level stays (the render's zero context beyond the
+    file's ends is not signal: no std, level or peak is taken there)."""
+    source, rate = excerpt("whistle")
+    audio = sound.at_level(source, -25.0)
+    out = dream(dreamer, audio, rate, mode="deepdream", step=0.2, iterations=10)
+    assert abs(sound.db(sound.rms(out)) - sound.db(sound.rms(audio))) <= 3.0
+    # the first and last 0.1 s follow the input's level as the middle does
+    for part in (slice(0, rate // 10), slice(-rate // 10, None)):
+        assert abs(sound.db(sound.rms(out[part])) - sound.db(sound.rms(audio[part]))) <= 3.0
+
+
+def test_step_and_threshold_move_the_change_smoothly_and_monotonically(dreamer):
+    """filter_add on the whistle: the change (dB re the input) rises with step and falls with threshold,
+    and the step runs from barely audible (<= -30 dB) to dominant (>= 0 dB)."""
+    source, rate = excerpt("whistle")
+    audio = sound.at_level(source, -25.0)
+    change = lambda **c: sound.measure(audio, dream(dreamer, audio, rate, iterations=10, **c), rate)["change_db"]  # noqa: E731
+    by_step = [change(step=s) for s in (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)]
+    assert by_step[0] <= -30.0 and by_step[-1] >= 0.0, by_step
+    assert all(b > a for a, b in itertools.pairwise(by_step)), by_step
+    by_threshold = [change(threshold=t, step=1.0) for t in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]
+    assert all(b < a for a, b in itertools.pairwise(by_threshold)), by_threshold
