@@ -222,9 +222,12 @@ def test_freeze_holds_the_window_it_froze_until_released(cli, dreamer, tmp_path)
         s = round(start_s * 16000)
         return dreamer.scores(x[None, s : s + 15600])[0]
 
-    for start in (1.1, 1.35, 1.6):  # windows inside the frozen stretch
+    # Inside the frozen stretch the animal coming in is not heard: the held window (grains of the whistle's
+    # dream laid over each other) is. Its whistling score depends on how strongly the grain was dreamed
+    # (level-relative since the sound work), so the test asks only that it outweighs the animal.
+    for start in (1.1, 1.35, 1.6):
         held = scores(start)
-        assert held[whistling] > 0.5 and held[animal] < 0.3, (start, held[whistling], held[animal])
+        assert held[animal] < 0.3 and held[whistling] > held[animal], (start, held[whistling], held[animal])
     released = scores(3.0)
     assert released[animal] > 0.5 and released[whistling] < 0.1
 
