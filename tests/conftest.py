@@ -42,9 +42,11 @@ def shared_file(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def loaded():
     from instrument.model.loader import ModelSettings, load_yamnet
+    from instrument.model.native_log import quiet_start_up
     from instrument.model.runtime import configure_tensorflow
 
-    configure_tensorflow(1)
+    with quiet_start_up():  # TensorFlow's import notices, as every command keeps them off the terminal
+        configure_tensorflow(1)
     shared_file(TFLITE)
     shared_file(CLASS_MAP)
     return load_yamnet(ModelSettings(source="tflite", path=str(TFLITE)))
@@ -118,6 +120,8 @@ def pytest_configure(config):
     # TensorFlow's thread pools are set before any test module imports it, as every command does: a test file
     # that imported the dream layer at collection used to leave them at TensorFlow's default, and later
     # model tests in the same process then read NaN gradients or crashed (LiteRT and TF in one process).
+    from instrument.model.native_log import quiet_start_up
     from instrument.model.runtime import configure_tensorflow
 
-    configure_tensorflow(1)
+    with quiet_start_up():  # TensorFlow's import notices, as every command keeps them off the terminal
+        configure_tensorflow(1)

@@ -41,7 +41,7 @@ def corpus(tmp_path: Path) -> Path:
 def test_a_folder_over_the_grid_makes_twelve_outputs_per_input_each_named_for_what_it_is(corpus, tmp_path):
     out = tmp_path / "out"
     variants = Variants({"mode": ("deepdream", "filter_add"), "target_class": ("Dog", "Siren")}, (0, 1, 2))
-    planned = plan(corpus, out, DreamParams(), RenderSettings(), variants)
+    planned = plan(corpus, out, DreamParams(step=0.01), RenderSettings(), variants)  # a step the names show
     assert planned.invalid == [] and planned.unreadable == ["notes.txt"]
     assert len(planned.jobs) == 3 * 12
     names = {job.name for job in planned.jobs}

@@ -47,7 +47,7 @@ def _target_mask(target_16k: np.ndarray, length: int, params: DreamParams) -> np
     target = np.asarray(target_16k, np.float32)
     tiled = np.tile(target, int(np.ceil(length / max(target.size, 1))))[:length]
     spectrum = Spectral(params.filter_fft, params.filter_hop, length).stft(tf.constant(tiled[None]))
-    mask = Spectral.mask(spectrum, tf.constant(params.threshold), tf.constant(params.power, tf.float32))
+    mask = Spectral.mask(spectrum, tf.constant(params.threshold))
     return mask.numpy()[0].T
 
 
