@@ -1,7 +1,7 @@
 """Whole-signal render: shift-robustness and speed, against the old per-window render in the same run.
 
 For each shared recording and a target class it is not (Dog), three renders at the same settings
-(deepdream on scores, step 0.01):
+(deepdream on scores, the default step):
 
 - ``per_window`` (baseline): each 0.975 s window dreamed alone (``DreamStep``), 50 % overlap-add;
   the process before the buffer step.
@@ -73,7 +73,7 @@ def main() -> None:
     from instrument.model.loader import ModelSettings, load_yamnet
 
     dreamer = Dreamer(load_yamnet(ModelSettings(source="tflite", path=str(SHARED / "models" / "yamnet.tflite"))))
-    params = DreamParams(mode="deepdream", layer="scores", target_class="Dog", step=0.01, iterations=args.iterations)
+    params = DreamParams(mode="deepdream", layer="scores", target_class="Dog", iterations=args.iterations)  # the default step
     dog = dreamer.class_index("Dog")
     results = []
     for name in ("whistle.wav", "speech-and-cat.wav"):
