@@ -408,12 +408,13 @@ def test_dreamsound_run_serves_osc_and_starts_from_a_preset(jack, tmp_path):
             except (AssertionError, ConnectionRefusedError):
                 continue  # the model is still loading: the server starts with the audio
         assert reply == [pytest.approx(0.66)], proc.poll()
+        # Events, waited for with room: the first changes reach an engine still compiling on a busy host.
         client.send("/dream/mode")
-        assert client.expect("/dream/mode") == [1, "deepdream"]
+        assert client.expect("/dream/mode", timeout=10) == [1, "deepdream"]
         client.send("/dream/step", (0.2, "f"))
-        assert client.expect("/dream/step") == [pytest.approx(0.2)]
+        assert client.expect("/dream/step", timeout=10) == [pytest.approx(0.2)]
         client.send("/dream/threshold", (1.5, "f"))
-        assert client.expect("/dream/error")[0] == "/dream/threshold"
+        assert client.expect("/dream/error", timeout=10)[0] == "/dream/threshold"
     finally:
         client.close()
         proc.send_signal(signal.SIGTERM)
