@@ -73,7 +73,7 @@ def main() -> None:
     from instrument.model.loader import ModelSettings, load_yamnet
 
     dreamer = Dreamer(load_yamnet(ModelSettings(source="tflite", path=str(SHARED / "models" / "yamnet.tflite"))))
-    params = DreamParams(mode="deepdream", layer="scores", target_class="Dog", iterations=args.iterations)  # the default step
+    params = DreamParams(mode="deepdream", layer="scores", target_class="Dog", iterations=args.iterations)
     dog = dreamer.class_index("Dog")
     results = []
     for name in ("whistle.wav", "speech-and-cat.wav"):
