@@ -34,8 +34,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from instrument.model.weights.fetch import sha256_of  # the one file hash of the package (no TensorFlow)
+
 REPO = Path(__file__).resolve().parent.parent
-_CHUNK = 1 << 16
 TIMEOUT = 60.0
 
 
@@ -78,14 +79,6 @@ PLUCK_NOTES = "E3 G3 B3 E4 D4 B3 G3 A3 C4 E4 A4 G4 E4 C4 D3 F#3 A3 D4 C#4 A3 E3 
 
 def default_dest() -> Path:
     return Path(os.environ.get("DREAMSOUND_SHARED") or REPO.parent / "shared")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class FetchError(Exception):
