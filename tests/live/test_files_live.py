@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from instrument.live.engine import Engine
-from instrument.osc.service import OscService
-from instrument.settings import OscSettings
-
-from .livehelpers import SPEECH_AND_CAT, fake, live_config, need
-from .test_osc_live import Client, free_udp_port
+from .livehelpers import SPEECH_AND_CAT, live_config, need
+from .test_osc_live import engine_with_osc
 
 
 def test_osc_record_into_an_unwritable_folder_answers_error_and_the_performance_goes_on(jack, tmp_path):
     settings = live_config(input_file=str(need(SPEECH_AND_CAT)), input_loop=True)
     settings = dataclasses.replace(settings, record=dataclasses.replace(settings.record, dir="/proc/takes"))
-    osc = OscSettings(port=0, feedback_port=free_udp_port(), oscquery=False, presets_file=str(tmp_path / "p.yaml"),
-                      target_sound_dir=str(tmp_path))
     messages: list[str] = []
-    engine = Engine(settings, dreamer_factory=fake(), log=messages.append)
-    service = OscService(engine, osc)
-    service.start()
-    client = Client(service.server.address)
-    try:
-        engine.prepare()
-        engine.start()
+    with engine_with_osc(settings, tmp_path, messages) as (engine, client):
         client.send("/dream/record", (1, "i"))
         reason = client.expect("/dream/error", timeout=5)[1]
         assert "cannot record into /proc/takes" in reason, reason
@@ -34,8 +22,4 @@ def test_osc_record_into_an_unwritable_folder_answers_error_and_the_performance_
         assert engine.stream is not None and engine.stream.active and not engine.takes
         assert engine.controls.get("record") is False
         assert engine.metrics.record_error == reason
-    finally:
-        client.close()
-        engine.stop()
-        service.stop()
     assert any("cannot record into /proc/takes" in m for m in messages)

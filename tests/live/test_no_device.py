@@ -20,13 +20,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from instrument.live.engine import Engine
-from instrument.osc.service import OscService
 from instrument.replay.take import read_take
-from instrument.settings import OscSettings
 
-from .livehelpers import REPO, fake, live_config, xrun_allowance
-from .test_osc_live import Client, free_udp_port
+from .livehelpers import REPO, live_config, xrun_allowance
+from .test_osc_live import engine_with_osc
 
 RATE = 48000
 
@@ -46,27 +43,15 @@ def test_the_software_clock_plays_records_and_takes_osc_in_real_time(tmp_path):
     settings = live_config(input_file=str(tmp_path / "in.wav"), input_loop=True, no_device=True, samplerate=None)
     settings = dataclasses.replace(settings, record=dataclasses.replace(settings.record, dir=str(tmp_path / "takes"),
                                                                         enabled=True))
-    osc = OscSettings(port=0, feedback_port=free_udp_port(), oscquery=False, presets_file=str(tmp_path / "p.yaml"),
-                      target_sound_dir=str(tmp_path))
     messages: list[str] = []
-    engine = Engine(settings, dreamer_factory=fake(), log=messages.append)
-    service = OscService(engine, osc)
-    service.start()
-    client = Client(service.server.address)
     reports: list[dict] = []
-    try:
-        engine.prepare()
-        engine.start()
+    with engine_with_osc(settings, tmp_path, messages) as (engine, client):
         began, frames0 = time.monotonic(), engine.metrics.frames
         assert engine.wait(0.6) == 0
         client.send("/dream/mix", (0.5, "f"))
         assert client.expect("/dream/mix") == [0.5]
         assert engine.wait(1.2, reporter=reports.append, interval=0.5) == 0
         elapsed, frames = time.monotonic() - began, engine.metrics.frames - frames0
-    finally:
-        client.close()
-        engine.stop()
-        service.stop()
     assert any(m.startswith("running: ") and "-> software clock (no audio device)" in m for m in messages), messages
     block = settings.audio.blocksize
     assert engine.metrics.frames % block == 0  # whole blocks, counted exactly

@@ -7,6 +7,7 @@ the replies, and that the audio never suffered.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -18,6 +19,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pythonosc.osc_bundle_builder import OscBundleBuilder
@@ -28,13 +30,33 @@ from instrument.live.engine import Engine
 from instrument.osc.service import OscService
 from instrument.settings import OscSettings
 
-from .livehelpers import RATE, REPO, SPEECH_AND_CAT, live_config, need, popen_cli, xrun_allowance
+from .livehelpers import RATE, REPO, SPEECH_AND_CAT, fake, live_config, need, popen_cli, xrun_allowance
 
 
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def engine_with_osc(settings: Any, tmp_path: Path, messages: list[str]):
+    """A running engine (the fake dreamer) with its OSC service and a client: ``(engine, client)``; every log
+    line lands in ``messages``. Stopped in order on the way out."""
+    osc = OscSettings(port=0, feedback_port=free_udp_port(), oscquery=False, presets_file=str(tmp_path / "p.yaml"),
+                      target_sound_dir=str(tmp_path))
+    engine = Engine(settings, dreamer_factory=fake(), log=messages.append)
+    service = OscService(engine, osc)
+    service.start()
+    client = Client(service.server.address)
+    try:
+        engine.prepare()
+        engine.start()
+        yield engine, client
+    finally:
+        client.close()
+        engine.stop()
+        service.stop()
 
 
 def build(address: str, *args: tuple[object, str]) -> bytes:
