@@ -1,10 +1,12 @@
 """What the dream does to a sound, measured: levels, band, likeness, the change, flatness, the class reached.
 
 For each mode, on the shared recordings (whistle, speech-and-cat, pluck-melody: music with energy above
-8 kHz) and a synthesized tone chord, each scaled to three input levels (RMS -40, -25, -10 dBFS), the
+8 kHz), a synthesized tone chord and a synthesized drum loop (material unlike any of the recordings), each
+scaled to three input levels (RMS -40, -25, -10 dBFS), the
 offline render at defaults (``instrument.dream.render.render``, real YAMNet lite weights) is measured:
 
-- ``in_db``/``out_db``: RMS level of input and output (dBFS);
+- ``in_db``/``out_db``: RMS level of input and output (dBFS); ``in_lufs``/``out_lufs``: their loudness
+  (ITU-R BS.1770, pyloudnorm);
 - ``above_8k_in_db``/``above_8k_out_db``: energy above 8 kHz relative to the whole signal's (dB), in and out;
 - ``mel_corr``: Pearson correlation of the input's and the output's log-mel spectrograms (YAMNet's frontend);
 - ``change_db``: RMS of ``out - in`` relative to the input's RMS (dB): how loud the dream is;
@@ -54,11 +56,41 @@ def tone(seconds: float = 3.0, rate: int = 44100) -> np.ndarray:
     return x[:, None].astype(np.float32)
 
 
+def drums(seconds: float = 3.0, rate: int = 44100, seed: int = 7) -> np.ndarray:
+    """A synthesized drum loop at 120 bpm (kick, snare, closed hi-hat): percussive, broadband, with real energy
+    above 8 kHz; material none of the shared recordings is like. frames x 1."""
+    rng = np.random.default_rng(seed)
+    n = round(seconds * rate)
+    x = np.zeros(n)
+    beat = rate // 2  # 120 bpm
+
+    def add(at: int, hit: np.ndarray) -> None:
+        end = min(n, at + hit.size)
+        if at < n:
+            x[at:end] += hit[: end - at]
+
+    t = np.arange(round(0.4 * rate)) / rate
+    kick = np.sin(2 * np.pi * (50 * t + 100 * (1 - np.exp(-t / 0.04)) * 0.04)) * np.exp(-t / 0.12)
+    snare_t = t[: round(0.2 * rate)]
+    snare = (0.6 * rng.standard_normal(snare_t.size) + np.sin(2 * np.pi * 190 * snare_t)) * np.exp(-snare_t / 0.05)
+    hat_t = t[: round(0.06 * rate)]
+    hat = np.diff(rng.standard_normal(hat_t.size + 1)) * np.exp(-hat_t / 0.015)  # a differenced noise: bright
+    for k in range(0, n, beat // 2):
+        add(k, 0.25 * hat * rng.uniform(0.6, 1.0))
+        if (k // (beat // 2)) % 4 == 0:
+            add(k, kick)
+        if (k // (beat // 2)) % 4 == 2:
+            add(k, 0.5 * snare)
+    return x[:, None].astype(np.float32)
+
+
 def load(name: str, seconds: float | None = None) -> tuple[np.ndarray, int]:
     from instrument.audiofile import read_audio
 
     if name == "tone":
         return tone(seconds or 3.0), 44100
+    if name == "drums":
+        return drums(seconds or 3.0), 44100
     path = SHARED / "audio" / RECORDINGS[name]
     if not path.is_file():
         sys.exit(f"benchmarks.sound: {path} is missing (it needs ../shared or DREAMSOUND_SHARED)")
@@ -120,10 +152,19 @@ def flatness(x16: np.ndarray, fft: int = 1024) -> float:
     return round(float(flat[loud].mean()), 4) if loud.any() else 0.0
 
 
+def loudness(audio: np.ndarray, rate: int) -> float | None:
+    """Integrated loudness (ITU-R BS.1770, pyloudnorm), LUFS; None for silence."""
+    import pyloudnorm
+
+    value = pyloudnorm.Meter(rate).integrated_loudness(np.asarray(audio, np.float64))
+    return round(float(value), 2) if np.isfinite(value) else None
+
+
 def measure(dry: np.ndarray, wet: np.ndarray, rate: int) -> dict:
     d16, w16 = mono16k(dry, rate), mono16k(wet, rate)
     return {
         "in_db": db(rms(dry)), "out_db": db(rms(wet)),
+        "in_lufs": loudness(dry, rate), "out_lufs": loudness(wet, rate),
         "above_8k_in_db": above_8k_db(dry, rate), "above_8k_out_db": above_8k_db(wet, rate),
         "mel_corr": mel_correlation(d16, w16),
         # The dream's change, in the band it dreams in (both at 16 kHz: independent of how the output
@@ -263,7 +304,7 @@ def plot_modes(dreamer, path: Path, name: str = "music", seconds: float = 4.0, l
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--inputs", default="whistle,speech,music,tone")
+    ap.add_argument("--inputs", default="whistle,speech,music,tone,drums")
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--levels", default=",".join(str(v) for v in LEVELS))
     ap.add_argument("--seconds", type=float, default=4.0, help="excerpt length (the start of each file)")
@@ -274,11 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
-    from instrument.dream.dreamer import load_dreamer
+    from instrument.dream.dreamer import Dreamer
     from instrument.model.loader import ModelSettings
 
     started = time.perf_counter()
-    dreamer = load_dreamer(ModelSettings(source="tflite", path=str(SHARED / "models" / "yamnet.tflite")))
+    dreamer = Dreamer.load(ModelSettings(source="tflite", path=str(SHARED / "models" / "yamnet.tflite")))
     names, modes = args.inputs.split(","), args.modes.split(",")
     levels = [float(v) for v in args.levels.split(",")]
     report = {

@@ -23,7 +23,7 @@ from instrument.dream.step import mode_function
 
 FFT, HOP = 1024, 256
 N = 20000
-BLOCK, RADIUS = 160, 5
+BLOCK, RADIUS = 160, 2  # 10 ms blocks, a 50 ms Hann kernel
 
 
 # --- an STFT with the project's framing: one FFT of zeros each side, frames every HOP, periodic Hann -----
@@ -108,8 +108,9 @@ def expected(mode: str, flip: bool, x, g, t, threshold, step, power) -> np.ndarr
         y = u
     elif mode == "deepdream":
         y = x + step * u
-    elif mode == "filter":
-        y = istft(paper_filter(U, X, threshold, power) if flip else paper_filter(X, U, threshold, power), x.size)
+    elif mode == "filter":  # the paper's (b), reached by `step` per iteration (replaced at step >= 1)
+        filtered = istft(paper_filter(U, X, threshold, power) if flip else paper_filter(X, U, threshold, power), x.size)
+        y = x + min(step, 1.0) * (filtered - x)
     elif mode == "filter_add":
         y = x + step * istft(paper_filter(X, U, threshold, power) if flip else paper_filter(U, X, threshold, power),
                              x.size)

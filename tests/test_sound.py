@@ -77,3 +77,33 @@ def test_step_and_threshold_move_the_change_smoothly_and_monotonically(dreamer):
     assert all(b > a for a, b in itertools.pairwise(by_step)), by_step
     by_threshold = [change(threshold=t, step=1.0) for t in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]
     assert all(b < a for a, b in itertools.pairwise(by_threshold)), by_threshold
+
+
+def test_defaults_hold_on_a_drum_loop_no_recording_is_like(dreamer):
+    """A synthesized drum loop (percussive, broadband, energy above 8 kHz): at -40 and -25 dBFS and as loud as it
+    goes unclipped (peak -1 dBFS), the defaults keep its loudness (BS.1770, within 3 LU), the dream audible and the
+    loop recognizable, and leave its band above 8 kHz in place."""
+    source, rate = sound.load("drums", SECONDS)
+    loudest = source * (10 ** (-1 / 20) / np.abs(source).max())
+    for audio in (sound.at_level(source, -40.0), sound.at_level(source, -25.0), loudest):
+        m = sound.measure(audio, dream(dreamer, audio, rate), rate)
+        assert abs(m["out_lufs"] - m["in_lufs"]) <= 3.0, m
+        assert m["change_db"] >= -20.0 and m["mel_corr"] >= 0.6, m
+        assert abs(m["above_8k_out_db"] - m["above_8k_in_db"]) <= 3.0, m
+
+
+def test_filter_follows_threshold_and_step_and_keeps_a_loud_sounds_level(dreamer):
+    """`filter` moves `step` of the way to the sound through the gradient's mask per iteration (a repeated full
+    replacement thinned it to a few bins, or a buzz, at every threshold). The higher the threshold, the less passes
+    and the less the blend moves the sound once its level is restored: the change falls steadily; a small step is
+    barely audible; and a loud input keeps its loudness."""
+    source, rate = excerpt("music")
+    audio = sound.at_level(source, -25.0)
+    change = lambda **c: sound.measure(audio, dream(dreamer, audio, rate, mode="filter", **c), rate)  # noqa: E731
+    by_threshold = [change(threshold=t, power=1.0)["change_db"] for t in (0.1, 0.3, 0.5, 0.7, 0.9)]
+    assert all(b < a for a, b in itertools.pairwise(by_threshold)), by_threshold
+    by_step = [change(step=s)["change_db"] for s in (0.001, 0.01, 0.1)]
+    assert by_step[0] <= -20.0 and all(b > a for a, b in itertools.pairwise(by_step)), by_step
+    loud = sound.at_level(source, -10.0)
+    m = sound.measure(loud, dream(dreamer, loud, rate, mode="filter"), rate)
+    assert abs(m["out_lufs"] - m["in_lufs"]) <= 3.0, m

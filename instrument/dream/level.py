@@ -1,6 +1,6 @@
 """Short-term level of a buffer over its real signal: what makes the dream independent of the input's level.
 
-``envelope(s, valid)`` is the RMS of ``s`` over about 0.1 s around each sample
+``envelope(s, valid)`` is the RMS of ``s`` over about 40 ms around each sample
 (a Hann-weighted average of 10 ms block energies, linearly interpolated back to
 samples), counted over the samples where ``valid`` is 1 only: the zero context a
 render pads beyond a file's ends neither lowers the level near the ends nor has
@@ -18,7 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 BLOCK = 160  # 10 ms at 16 kHz
-RADIUS = 5  # blocks each side of the Hann kernel: ~0.1 s between its half-weight points
+RADIUS = 2  # blocks each side of the Hann kernel (50 ms, ~30 ms at half weight): short enough to follow a drum
+# hit and its decay (at 0.1 s a synthesized drum loop's gaps filled with dream: log-mel correlation 0.62, now 0.84)
 TINY = 1e-9  # an envelope below this (about -180 dBFS) is silence
 
 

@@ -4,7 +4,7 @@
 
 Every mode works at the signal's short-term level (``instrument.dream.level``):
 ``u = g * E(x) / E(g)`` is the gradient with the envelope ``E(x)`` of the sound
-(its RMS over ~0.1 s), so ``step`` is the level of what an iteration adds
+(its RMS over ~40 ms), so ``step`` is the level of what an iteration adds
 relative to the sound, wherever the sound is loud or quiet, and the result is
 scaled back to ``E(x)`` (``L(y) = y * E(x) / E(y)``). With ``X = STFT(x)``,
 ``U = STFT(u)``, ``T = STFT(target)`` and the paper's filter
@@ -13,7 +13,9 @@ scaled back to ``E(x)`` (``L(y) = y * E(x) / E(y)``). With ``X = STFT(x)``,
 
 - ``gradients``:  ``x' = u``                       (the sonified gradient at the sound's level)
 - ``deepdream``:  ``x' = L(x + step * u)``
-- ``filter``:     ``x' = L(F(x, u))``               (``flip``: ``L(F(u, x))``; no step: the paper's (b))
+- ``filter``:     ``x' = L(x + s * (F(x, u) - x))``, ``s = min(step, 1)`` (``flip``: ``F(u, x)``): the
+                  paper's (b), reached a ``step`` of the way per iteration (``step >= 1``: replaced, as in
+                  the paper; repeated, that thinned the sound to a few bins, or a buzz at power 1/8)
 - ``filter_add``: ``x' = L(x + step * F(u, x))``    (``flip``: ``L(x + step * F(x, u))``)
 - ``target``:     ``x' = L(x + step * F(u, t))``    (``flip``: ``|F(u, t)|`` with the target's phases)
 
@@ -144,7 +146,9 @@ def mode_function(mode: str, flip: bool, fft: int, hop: int, length: int) -> Any
             if flip:
                 through, source = source, through
             filtered = spectral.istft(paper_filter(through, source, threshold, power))
-            y = filtered if mode == "filter" else x + step * filtered
+            # filter: each iteration moves the sound `step` of the way to its filtered self (step >= 1: the
+            # paper's (b), replaced; 20 replacements left a few bins or a buzz); filter_add: the gradient added.
+            y = x + tf.minimum(step, 1.0) * (filtered - x) if mode == "filter" else x + step * filtered
         y = _finite(y)
         y = match(y, level, envelope(y, valid))  # the sound's level kept
         return _safe(y, valid)
