@@ -14,7 +14,10 @@ report, counted from the first result to the last (start-up and model loads left
 wall-clock ratio. Every output's SHA-256 is compared across the three ways (same bytes expected).
 The host's load average is reported: on a shared machine others' work depresses the 2-worker figure.
 
-``python -m benchmarks.batch_speed [--json] [--commands K] [--iterations N] [--clip-seconds S]``
+``--ceiling`` also times the same render loop (model loaded and compiled) in one plain process and in two at
+once, without Dask and without start-up: what two cores of this machine give this work at best.
+
+``python -m benchmarks.batch_speed [--json] [--commands K] [--iterations N] [--clip-seconds S] [--ceiling]``
 (``--commands K`` times the first K per-clip commands only; the rate is per clip either way.)
 Weights: ``DREAMSOUND_YAMNET`` or ../shared.
 """
@@ -65,12 +68,55 @@ def dreamsound(*args: str) -> subprocess.CompletedProcess:
                           timeout=1800)
 
 
+_CEILING_CHILD = """
+import sys, time, numpy as np, soundfile as sf
+from instrument.model.runtime import configure_tensorflow
+configure_tensorflow(1, "cpu")
+from instrument.dream.dreamer import Dreamer
+from instrument.dream.params import DreamParams
+from instrument.dream.render import render
+from instrument.model.loader import ModelSettings
+dreamer = Dreamer.load(ModelSettings(source="tflite", path=sys.argv[1]), 1, "cpu")
+audio, rate = sf.read(sys.argv[2], dtype="float32", always_2d=True)
+params = DreamParams(mode="deepdream", target_class="Dog", iterations=int(sys.argv[3]))
+render(dreamer, audio, rate, params)  # compile
+print("ready", flush=True)
+sys.stdin.readline()  # every process starts timing together
+count, started = 0, time.perf_counter()
+while time.perf_counter() - started < float(sys.argv[4]):
+    render(dreamer, audio, rate, params)
+    count += 1
+print(count / (time.perf_counter() - started), flush=True)
+"""
+
+
+def parallel_ceiling(clip: Path, iterations: int, seconds: float = 15.0) -> dict:
+    """The machine's own limit for 2 workers: the same render loop (model loaded, compiled) in 1 process,
+    then in 2 processes at once, no Dask and no start-up in the timing. What two cores give this work."""
+    weights = os.environ["DREAMSOUND_YAMNET"]
+    rates = {}
+    for n in (1, 2):
+        children = [subprocess.Popen([sys.executable, "-c", _CEILING_CHILD, weights, str(clip), str(iterations),
+                                      str(seconds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True) for _ in range(n)]
+        for child in children:
+            assert child.stdout.readline().strip() == "ready"
+        for child in children:
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        rates[n] = sum(float(child.communicate(timeout=600)[0].strip()) for child in children)
+    return {"clips_per_s_1": round(rates[1], 4), "clips_per_s_2": round(rates[2], 4),
+            "two_over_one": round(rates[2] / rates[1], 2), "seconds_each": seconds}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON report")
     parser.add_argument("--commands", type=int, default=JOBS, help="per-clip commands timed (default: all 24)")
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--clip-seconds", type=float, default=2.0)
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also time the same render loop in 1 and in 2 plain processes (the machine's limit)")
     args = parser.parse_args()
     os.environ.setdefault("DREAMSOUND_YAMNET", str(SHARED / "models" / "yamnet.tflite"))  # the commands' weights
     settings = ["--mode", "deepdream", "--target-class", "Dog", "--iterations", str(args.iterations), "--seed", "0"]
@@ -115,6 +161,8 @@ def main() -> None:
                 "steady_clips_per_s": round(steady, 4), "workers": got["workers"],
             }
 
+        if args.ceiling:
+            report["ceiling"] = parallel_ceiling(clips[0], args.iterations)
     report["machine"]["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
     per_command, b1, b2 = report["per_command"], report["batch_1"], report["batch_2"]
     report["ratios"] = {

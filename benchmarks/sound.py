@@ -227,7 +227,7 @@ def sweep(dreamer, names, modes, seconds, level=-25.0) -> list[dict]:
             knobs = []
             if mode in ("filter", "filter_add", "target"):
                 knobs += [("threshold", t) for t in THRESHOLDS]
-            if mode in ("deepdream", "filter_add", "target"):
+            if mode in ("deepdream", "filter_add", "target", "filter"):
                 knobs += [("step", s) for s in STEPS]
             for knob, value in knobs:
                 result = render_one(dreamer, audio, rate, params_for(mode, **{knob: value}))

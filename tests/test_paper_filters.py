@@ -23,7 +23,7 @@ from instrument.dream.step import mode_function
 
 FFT, HOP = 1024, 256
 N = 20000
-BLOCK, RADIUS = 160, 2  # 10 ms blocks, a 50 ms Hann kernel
+BLOCK, RADIUS = 160, 3  # 10 ms blocks, a 70 ms Hann kernel
 
 
 # --- an STFT with the project's framing: one FFT of zeros each side, frames every HOP, periodic Hann -----

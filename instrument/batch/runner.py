@@ -6,7 +6,8 @@ thread: ``engine.threads``). With ``--cluster tcp://HOST:PORT`` it sends the sam
 existing scheduler, whose workers read the inputs and write the outputs at the paths given here (a
 shared filesystem). Either way:
 
-- each worker loads the model once (``instrument.batch.work``) and keeps it;
+- each worker loads the model once (``instrument.batch.work``), all of them at once as the batch starts,
+  and keeps it;
 - jobs are submitted sorted by (length, layer, mode), so a worker's compiled functions are reused;
 - a worker that dies mid-job has its job rescheduled on another worker (the scheduler's
   ``allowed-failures``, 1 for the local cluster); a job that raises is retried once (``retries=1``);
@@ -32,7 +33,7 @@ from typing import Any
 
 from instrument.batch.jobs import Invalid, Job, Plan, Variants, check_variants, plan
 from instrument.batch.results import Results
-from instrument.batch.work import resolve_classes, run_job
+from instrument.batch.work import resolve_classes, run_job, warm
 from instrument.config import Config
 from instrument.dream.params import DreamParams, class_target
 from instrument.errors import DreamSoundError
@@ -214,6 +215,10 @@ def run_batch(
     note(f"{len(todo)} jobs; " + (f"on the Dask cluster at {cluster}" if cluster else
          f"starting {workers or local_workers()} local worker(s), each loading the model once"))
     with Engine(workers, cluster) as engine:
+        # Every worker loads the model at once, in parallel; one at a time, the last would start its first
+        # job a model load (about 5 s here) after the first.
+        # A worker that cannot load it says so at its first job (the job's error), as before.
+        engine.client.run(warm, config.model, config.engine.threads, config.engine.device, on_error="return")
         todo, unknown = resolve_targets(engine, todo, config, commanded)
         for bad in unknown:
             note(f"skipped {bad}")

@@ -45,6 +45,14 @@ def worker_dreamer(model: ModelSettings, threads: int, device: str) -> Any:  # -
     return _dreamers[key]
 
 
+def warm(model: ModelSettings, threads: int, device: str) -> str:
+    """Load this worker's Dreamer now (run on every worker at once when a batch starts), so that no worker
+    begins loading only when its first job arrives; returns the worker's name."""
+    with _lock:
+        worker_dreamer(model, threads, device)
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def resolve_classes(model: ModelSettings, threads: int, device: str, values: list[Any]) -> dict[str, Any]:
     """Each target class value -> ``[index, name]`` in the model's class map, or the error's message."""
     with _lock:

@@ -18,8 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 BLOCK = 160  # 10 ms at 16 kHz
-RADIUS = 2  # blocks each side of the Hann kernel (50 ms, ~30 ms at half weight): short enough to follow a drum
-# hit and its decay (at 0.1 s a synthesized drum loop's gaps filled with dream: log-mel correlation 0.62, now 0.84)
+RADIUS = 3  # blocks each side of the Hann kernel (70 ms, ~40 ms at half weight): short enough to follow a drum
+# hit and its decay (at 0.1 s the gaps of a synthesized drum loop filled with dream: log-mel correlation 0.62)
 TINY = 1e-9  # an envelope below this (about -180 dBFS) is silence
 
 
