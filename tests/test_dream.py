@@ -60,12 +60,17 @@ def test_filter_threshold_zero_passes_the_sound_and_one_its_loudest_bins_at_its_
     identity = dreamer.iterate(speech_window, DreamParams(mode="filter", threshold=0.0, power=1.0)).audio.numpy()
     below = np.abs(speech_window) <= 0.9  # the safety bends only samples above 0.9
     np.testing.assert_allclose(identity[below], speech_window[below], atol=1e-5)
-    # Threshold 1: the paper's (sign + 1) / 2 passes each frame's loudest gradient bin at half weight; the
-    # sound's level is kept, so it is a thin, loud sound, not silence.
-    thin = dreamer.iterate(speech_window, DreamParams(mode="filter", threshold=1.0, power=1.0)).audio.numpy()
+    # Threshold 1: the paper's (sign + 1) / 2 passes each frame's loudest gradient bin at half weight. At step 1
+    # (the paper's full replacement) the sound's level is kept, so it is a thin, loud sound, not silence.
+    thin = dreamer.iterate(speech_window, DreamParams(mode="filter", threshold=1.0, power=1.0, step=1.0)).audio.numpy()
     rms = lambda a: float(np.sqrt(np.mean(np.square(a))))  # noqa: E731
     assert abs(20 * np.log10(rms(thin) / rms(speech_window))) <= 3.0
     assert rms(thin - speech_window) > 0.5 * rms(speech_window)
+    # A smaller step moves only part of the way there, and keeps the level. Toward so thin a sound, with the
+    # level restored, that part is small: a high threshold leaves the sound nearly as it was.
+    part = dreamer.iterate(speech_window, DreamParams(mode="filter", threshold=1.0, power=1.0, step=0.15)).audio.numpy()
+    assert abs(20 * np.log10(rms(part) / rms(speech_window))) <= 3.0
+    assert 0.0 < rms(part - speech_window) < 0.5 * rms(thin - speech_window)
 
 
 def test_flip_changes_what_is_filtered(dreamer, speech_window):
