@@ -145,9 +145,10 @@ class FunctionKey(NamedTuple):
         return cls(params.layer, params.mode, bool(params.flip), params.filter_fft, params.filter_hop,
                    getattr(params, "objective", "windows"))
 
-    def gradient_key(self, length: int, count: int) -> tuple[str, str, int, int]:
-        """The gradient's own key: the layer and objective, for ``[., length]`` buffers of ``count`` windows."""
-        return self.layer, self.objective, length, count
+    def gradient_key(self, length: int, count: int) -> tuple[str, int, int]:
+        """The gradient's own key: the layer, for ``[., length]`` buffers of ``count`` windows (``objective``
+        is not a live setting: one per run, so not in this key; ``DreamStep`` adds it to its own cache's)."""
+        return self.layer, length, count
 
     def mode_key(self, length: int) -> tuple[str, bool, int, int, int]:
         """The mode function's own key (``step.mode_function``'s arguments): mode, flip, STFT, buffer length."""

@@ -308,7 +308,7 @@ class DreamStep:
     ) -> tuple[Any, Any]:
         """The (gradient, mode) concrete functions for these parameters and shapes, compiled on first use."""
         key = FunctionKey.of(params)
-        gkey = key.gradient_key(length, count)
+        gkey = (*key.gradient_key(length, count), key.objective)
         if gkey not in self._gradients:
             self._gradients[gkey] = tf.function(
                 gradient_function(self.model, key.layer, length, key.objective)
