@@ -30,7 +30,7 @@ def _grid_windows(signal: np.ndarray, count: int) -> tuple[tf.Tensor, tf.Tensor]
     return tf.constant(signal[None, :length]), tf.constant(windows)
 
 
-@pytest.mark.parametrize(("tap", "margin"), [("layer1", 1), ("layer3", 2), ("layer5", 3)])
+@pytest.mark.parametrize(("tap", "margin"), [("layer1", 1), ("layer3", 2), ("layer5", 3), ("layer7", 2)])
 def test_one_pass_maps_equal_each_window_alone_away_from_its_edges(loaded, tap, margin):
     """Inside a window, farther from its edges than the layers' zero padding reaches (``margin`` steps
     of ``tap``'s map), the one pass over the signal computes the same map as the window alone."""
