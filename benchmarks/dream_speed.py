@@ -23,7 +23,7 @@ the ``plain_tf_defaults`` child). Finally it renders the shared recordings at 10
 iterations per window. Weights: ``DREAMSOUND_YAMNET`` or ../shared.
 
 ``buffer``: at the live buffer's shape (23400 samples, K = 4 windows per iteration), each
-``dream.objective`` (``windows``, today's default; ``early``; ``shared``) and the plain baseline
+``render.objective`` (``windows``, today's default; ``early``; ``shared``) and the plain baseline
 (the K windows through ``plain_baseline`` as a batch: forward pass, input gradient, update), timed
 interleaved, as dreamed signal-seconds x iterations per second, each against ``windows``.
 ``render``: the shared recordings rendered at 10 iterations (``filter_add`` on ``scores``, the
@@ -162,9 +162,9 @@ def buffer_rates(dreamer, plain, dog: int, seconds: float) -> list[dict]:
     for mode in ("deepdream", "filter_add"):
         calls = {}
         for objective in OBJECTIVES:
-            params = DreamParams(mode=mode, layer="scores", target_class="Dog", objective=objective)
-            calls[objective] = lambda p=params: dreamer.iterate_buffer(
-                x, p, draw_offsets(rng, LIVE_BUFFER, count, "grid")).audio.numpy()
+            params = DreamParams(mode=mode, layer="scores", target_class="Dog")
+            calls[objective] = lambda p=params, o=objective: dreamer.iterate_buffer(
+                x, p, draw_offsets(rng, LIVE_BUFFER, count, "grid"), objective=o).audio.numpy()
         fn = plain_iteration(plain, "scores", mode)
         args = (windows, tf.constant(0.3), tf.constant(0.01), tf.constant(0.125), tf.constant(dog))
         calls["plain"] = lambda f=fn, a=args: f(*a).numpy()
@@ -183,19 +183,18 @@ def render_rates(dreamer) -> list[dict]:
     """The shared recordings rendered at 10 iterations with each objective (compile excluded)."""
     from instrument.audiofile import read_audio
     from instrument.dream.params import DreamParams
-    from instrument.dream.render import render
+    from instrument.dream.render import Layout, render
 
     rows = []
+    params = DreamParams(mode="filter_add", layer="scores", iterations=10)
     for name in RENDER_FILES:
         audio, sr = read_audio(SHARED / "audio" / name)
         elapsed = {}
         for objective in OBJECTIVES:
-            params = DreamParams(mode="filter_add", layer="scores", iterations=10, objective=objective)
-            render(dreamer, audio, sr, params)  # compile every shape this file needs
+            render(dreamer, audio, sr, params, layout=Layout(objective=objective))  # compile every shape it needs
         for objective in OBJECTIVES * 2:  # twice, interleaved; the faster of the two
-            params = DreamParams(mode="filter_add", layer="scores", iterations=10, objective=objective)
             started = time.perf_counter()
-            render(dreamer, audio, sr, params)
+            render(dreamer, audio, sr, params, layout=Layout(objective=objective))
             elapsed[objective] = min(elapsed.get(objective, 1e9), time.perf_counter() - started)
         for objective in OBJECTIVES:
             rows.append({

@@ -7,7 +7,7 @@ For each shared recording and a target class it is not (Dog), three renders at t
   the process before the buffer step.
 - ``buffer_grid`` / ``buffer_random``: the whole signal dreamed as one (``instrument.dream.render``),
   window offsets on a jittered grid / uniformly random, the same K windows per iteration.
-- ``grid_early`` / ``grid_shared`` (``--objectives``): the grid render with ``dream.objective`` ``early``
+- ``grid_early`` / ``grid_shared`` (``--objectives``): the grid render with ``render.objective`` ``early``
   / ``shared`` (``instrument.dream.objective``), the candidates for fewer operations per dreamed second;
   with each render's loss rise (mean window loss at the first and the last iteration, as the objective
   computes it).
@@ -107,7 +107,7 @@ def main() -> None:
         losses: dict[str, list] = {}
         variants = {f"buffer_{strategy}": (params, Layout(offsets=strategy))
                     for strategy in (("grid",) if args.no_random else ("grid", "random"))}
-        variants.update({f"grid_{o}": (params.replace(objective=o), Layout()) for o in objectives})
+        variants.update({f"grid_{o}": (params, Layout(objective=o)) for o in objectives})
         for label, (p, layout) in variants.items():
             renders[label] = partial(whole_render, dreamer, signal, p, layout, losses.setdefault(label, []))
         for label, fn in renders.items():

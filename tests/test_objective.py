@@ -16,7 +16,7 @@ from conftest import SPEECH_AND_CAT, WHISTLE, load_16k
 from instrument.dream.listen import class_track
 from instrument.dream.objective import GRID_SAMPLES, shared_activation
 from instrument.dream.params import DreamParams
-from instrument.dream.render import Region, dream_regions
+from instrument.dream.render import Layout, Region, dream_regions
 from instrument.dream.step import cut_gradient, gradient_function
 from instrument.errors import DreamSoundError
 from instrument.model.layout import tap_stride
@@ -83,20 +83,27 @@ def test_cut_at_the_log_mel_frames_is_the_windows_objective_exactly(loaded):
 @pytest.mark.parametrize("objective", ["early", "shared"])
 def test_objectives_run_at_the_live_buffer_shape(dreamer, objective):
     x = load_16k(WHISTLE)[:23400]
-    params = DreamParams(mode="deepdream", layer="scores", target_class="Dog", objective=objective)
+    params = DreamParams(mode="deepdream", layer="scores", target_class="Dog")
     for offsets in ([0, 2600, 5200, 7800], [0, 0, 0, 0], [7800, 7800, 7800, 7800]):
-        result = dreamer.iterate_buffer(x, params, np.array(offsets, np.int32))
+        result = dreamer.iterate_buffer(x, params, np.array(offsets, np.int32), objective=objective)
         assert result.audio.shape == (1, 23400) and result.loss.shape == (1, 4)
         assert np.isfinite(result.audio.numpy()).all() and np.abs(result.audio.numpy()).max() < 1
         assert np.std(result.gradient.numpy()) == pytest.approx(1.0, rel=1e-3)
     layer10 = params.replace(layer="layer10", mode="filter_add", target_class=None)
-    assert np.isfinite(dreamer.iterate_buffer(x, layer10, np.array([0, 2600, 5200, 7800], np.int32)).audio).all()
+    offsets = np.array([0, 2600, 5200, 7800], np.int32)
+    assert np.isfinite(dreamer.iterate_buffer(x, layer10, offsets, objective=objective).audio).all()
 
 
-def test_an_unknown_objective_is_one_clear_message():
+def test_an_unknown_objective_is_one_clear_message(dreamer):
+    from instrument.settings import RenderSettings
+
+    with pytest.raises(DreamSoundError, match=r"render\.objective .fast. is not allowed; allowed: windows, early"):
+        RenderSettings(objective="fast")
     with pytest.raises(DreamSoundError, match="objective 'fast' is not allowed; allowed: windows, early, shared"):
-        DreamParams(objective="fast")
-    assert DreamParams().objective == "windows"  # the default: the one measured as effective on the output
+        dreamer.iterate_buffer(np.zeros(23400, np.float32), DreamParams(), np.zeros(4, np.int32), objective="fast")
+    # the default: the one measured as effective on the output; the settings reach the render's layout
+    assert RenderSettings().objective == "windows" == Layout().objective
+    assert RenderSettings(objective="early").layout().objective == "early"
 
 
 def test_what_each_objective_does_to_the_output(dreamer):
@@ -107,9 +114,9 @@ def test_what_each_objective_does_to_the_output(dreamer):
     dog = dreamer.class_index("Dog")
     shares = {}
     for objective in ("windows", "early", "shared"):
-        params = DreamParams(mode="deepdream", layer="scores", target_class="Dog", iterations=20,
-                             objective=objective)
-        out = dream_regions(dreamer, signal[None], [Region(0, signal.size, params)], seed=1).signal[0]
+        params = DreamParams(mode="deepdream", layer="scores", target_class="Dog", iterations=20)
+        out = dream_regions(dreamer, signal[None], [Region(0, signal.size, params)], seed=1,
+                            layout=Layout(objective=objective)).signal[0]
         shares[objective] = float(np.mean(class_track(dreamer, np.clip(out, -1, 1)).scores[:, dog] >= 0.5))
     assert shares["windows"] >= 0.95 and shares["early"] >= 0.95, shares
     assert shares["shared"] >= 0.6, shares

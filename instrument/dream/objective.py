@@ -13,7 +13,7 @@ it had started: a tone or music toward *Dog* stayed below 0.05 on every window
 after 20 iterations; its log climbs there.) The window loss reported is still
 the score.
 
-Two ways to compute it over a buffer (``dream.objective``, ``OBJECTIVES``):
+Three ways to compute it over a buffer (``render.objective``, ``OBJECTIVES``; live dreams with ``windows``):
 
 - ``windows``: each window cut from the buffer and pushed through the network alone, as YAMNet
   classifies a window (zero padding at its edges, in every layer).

@@ -22,9 +22,9 @@ BANDS = ("full", "16k")
 # Layers a performer can dream on: every tap but the log-mel input itself.
 LAYERS = tuple(t for t in TAP_NAMES if t != "log_mel")
 MAX_ITERATIONS = 10000
-# How the loss over a buffer's windows is computed (instrument.dream.objective): each window through the network
-# alone; the first layers (to layer5) once over the buffer, then each window alone; or the whole network once
-# over the buffer with the windows read from its feature maps.
+# How the loss over a buffer's windows is computed (instrument.dream.objective; render.objective): each window
+# through the network alone; the first layers (to layer5) once over the buffer, then each window alone; or the
+# whole network once over the buffer with the windows read from its feature maps.
 OBJECTIVES = ("windows", "early", "shared")
 
 
@@ -69,12 +69,6 @@ class DreamParams:
                         description="output band: full (the input above 8 kHz kept) or 16k (the paper's sound)",
                         comment="full: the input + the dream's change, which stays below 8 kHz; "
                                 "16k: the dream resampled, nothing above 7.6 kHz")
-    objective: str = setting("windows", kind="choice", choices=OBJECTIVES,
-                             description="how the windows' loss is computed: windows (each window through the "
-                                         "network alone), early (layers 1-5 once over the buffer, then each "
-                                         "window alone), shared (the whole network once over the buffer)",
-                             comment="shared is faster but dreams less on the output (measured: docs/speed.md)")
-
     def __post_init__(self) -> None:
         object.__setattr__(self, "target_class", class_target(self.target_class))
         check_fields(self)
@@ -135,19 +129,16 @@ class FunctionKey(NamedTuple):
     flip: bool
     filter_fft: int
     filter_hop: int
-    objective: str = "windows"
 
     @classmethod
     def of(cls, params: Any) -> FunctionKey:
         """The key of ``DreamParams`` (or of anything with its five fields)."""
         if isinstance(params, FunctionKey):
             return params
-        return cls(params.layer, params.mode, bool(params.flip), params.filter_fft, params.filter_hop,
-                   getattr(params, "objective", "windows"))
+        return cls(params.layer, params.mode, bool(params.flip), params.filter_fft, params.filter_hop)
 
     def gradient_key(self, length: int, count: int) -> tuple[str, int, int]:
-        """The gradient's own key: the layer, for ``[., length]`` buffers of ``count`` windows (``objective``
-        is not a live setting: one per run, so not in this key; ``DreamStep`` adds it to its own cache's)."""
+        """The gradient's own key: the layer, for ``[., length]`` buffers of ``count`` windows."""
         return self.layer, length, count
 
     def mode_key(self, length: int) -> tuple[str, bool, int, int, int]:

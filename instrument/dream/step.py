@@ -304,14 +304,16 @@ class DreamStep:
         return len(self._gradients) + len(self._modes)
 
     def functions_for(
-        self, params: DreamParams | FunctionKey, length: int = WINDOW_SAMPLES, count: int = 1
+        self, params: DreamParams | FunctionKey, length: int = WINDOW_SAMPLES, count: int = 1,
+        objective: str = "windows",
     ) -> tuple[Any, Any]:
-        """The (gradient, mode) concrete functions for these parameters and shapes, compiled on first use."""
+        """The (gradient, mode) concrete functions for these parameters, shapes and objective, compiled on first
+        use."""
         key = FunctionKey.of(params)
-        gkey = (*key.gradient_key(length, count), key.objective)
+        gkey = (*key.gradient_key(length, count), objective)
         if gkey not in self._gradients:
             self._gradients[gkey] = tf.function(
-                gradient_function(self.model, key.layer, length, key.objective)
+                gradient_function(self.model, key.layer, length, objective)
             ).get_concrete_function(
                 tf.TensorSpec([None, length], tf.float32),
                 tf.TensorSpec([], tf.int32),
@@ -351,11 +353,13 @@ class DreamStep:
         target_spectrum: tf.Tensor | None,
         offsets: np.ndarray,
         span: tuple[int, int] | None = None,
+        objective: str = "windows",
     ) -> StepResult:
         """One iteration of ``buffer`` (``[N]`` or ``[B, N]``) with its windows at ``offsets`` (``[K]``).
 
         ``span=(first, end)``: the samples that are real signal (levels, std and peak are taken there and
-        nothing is added outside); by default the whole buffer."""
+        nothing is added outside); by default the whole buffer. ``objective``: how the windows' loss is
+        computed (``gradient_function``)."""
         x = tf.convert_to_tensor(buffer, tf.float32)
         if x.shape.rank == 1:
             x = x[None]
@@ -368,7 +372,7 @@ class DreamStep:
             raise DreamSoundError(
                 f"window offsets must lie in 0..{length - WINDOW_SAMPLES} for a {length}-sample buffer"
             )
-        gradient_fn, mode_fn = self.functions_for(params, length, offsets.size)
+        gradient_fn, mode_fn = self.functions_for(params, length, offsets.size, objective)
         if target_spectrum is None:
             target_spectrum = self.target_spectrum(None, params, length)
         threshold, step, power, class_tensor, floor = self._scalar_tensors(params, class_index)
