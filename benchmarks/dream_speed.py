@@ -1,6 +1,7 @@
 """Dream iterations per second: this project's iteration against a plain TensorFlow baseline, on this host.
 
     python -m benchmarks.dream_speed [--json] [--seconds S] [--emulate-avx2] [--no-render]
+        [--sections iterations,buffer,render] [--bf16]
 
 Prints the host first (CPU model, the ISA flags that matter, TensorFlow version,
 whether oneDNN is on), then for ``layer10`` and ``scores`` in ``deepdream`` and
@@ -20,6 +21,15 @@ behave as an AVX2 one where software decides: oneDNN's JIT limited to AVX2
 (``ONEDNN_MAX_CPU_ISA=AVX2``) and TensorFlow's default as it is there (oneDNN off in
 the ``plain_tf_defaults`` child). Finally it renders the shared recordings at 10
 iterations per window. Weights: ``DREAMSOUND_YAMNET`` or ../shared.
+
+``buffer``: at the live buffer's shape (23400 samples, K = 4 windows per iteration), each
+``render.objective`` (``windows``, today's default; ``early``; ``shared``) and the plain baseline
+(the K windows through ``plain_baseline`` as a batch: forward pass, input gradient, update), timed
+interleaved, as dreamed signal-seconds x iterations per second, each against ``windows``.
+``render``: the shared recordings rendered at 10 iterations (``filter_add`` on ``scores``, the
+defaults) with each objective, compile excluded, as real-time factors (> 1 = faster).
+``--bf16``: TensorFlow's oneDNN bfloat16 auto mixed precision on (a graph rewrite of the matrix
+products and convolutions to bf16, for CPUs with AVX-512 BF16 or AMX) before anything compiles.
 """
 
 from __future__ import annotations
@@ -38,6 +48,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DREAMSOUND_SHARED", REPO.parent / "shared"))
 CASES = [(layer, mode) for layer in ("layer10", "scores") for mode in ("deepdream", "filter_add")]
+OBJECTIVES = ("windows", "early", "shared")
+LIVE_BUFFER = 23400  # live.context 1.5 windows at 16 kHz
+RENDER_FILES = ("whistle.wav", "speech-and-cat.wav", "pluck-melody.wav")
 BATCHES = (1, 4, 8)
 ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile")
 
@@ -129,14 +142,84 @@ def run_child_baseline(seconds: float, emulate_avx2: bool) -> dict | None:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def buffer_rates(dreamer, plain, dog: int, seconds: float) -> list[dict]:
+    """Each objective and the plain baseline at the live buffer's shape, interleaved (signal-s x it/s)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from benchmarks.plain_baseline import plain_iteration
+    from instrument.audiofile import read_audio, resample, to_mono
+    from instrument.dream.buffer import draw_offsets, window_count
+    from instrument.dream.params import DreamParams
+
+    data, rate = read_audio(SHARED / "audio" / "speech-and-cat.wav")
+    x = resample(to_mono(data), rate, 16000)[16000 : 16000 + LIVE_BUFFER][None].astype(np.float32)
+    count = window_count(LIVE_BUFFER, 2.0)
+    rng = np.random.default_rng(0)
+    grid = draw_offsets(np.random.default_rng(1), LIVE_BUFFER, count, "grid")
+    windows = tf.constant(np.stack([x[0, o : o + 15600] for o in grid]))
+    rows = []
+    for mode in ("deepdream", "filter_add"):
+        calls = {}
+        for objective in OBJECTIVES:
+            params = DreamParams(mode=mode, layer="scores", target_class="Dog")
+            calls[objective] = lambda p=params, o=objective: dreamer.iterate_buffer(
+                x, p, draw_offsets(rng, LIVE_BUFFER, count, "grid"), objective=o).audio.numpy()
+        fn = plain_iteration(plain, "scores", mode)
+        args = (windows, tf.constant(0.3), tf.constant(0.01), tf.constant(0.125), tf.constant(dog))
+        calls["plain"] = lambda f=fn, a=args: f(*a).numpy()
+        rates = interleaved_rates(calls, 1, seconds)  # buffers x iterations per second
+        for name, rate in rates.items():
+            rows.append({
+                "mode": mode, "objective": name, "buffer_samples": LIVE_BUFFER, "windows_per_iteration": count,
+                "ms_per_iteration": round(1000 / rate, 2),
+                "signal_s_iterations_per_s": round(rate * LIVE_BUFFER / 16000, 1),
+                "vs_windows": round(rate / rates["windows"], 2),
+            })
+    return rows
+
+
+def render_rates(dreamer) -> list[dict]:
+    """The shared recordings rendered at 10 iterations with each objective (compile excluded)."""
+    from instrument.audiofile import read_audio
+    from instrument.dream.params import DreamParams
+    from instrument.dream.render import Layout, render
+
+    rows = []
+    params = DreamParams(mode="filter_add", layer="scores", iterations=10)
+    for name in RENDER_FILES:
+        audio, sr = read_audio(SHARED / "audio" / name)
+        elapsed = {}
+        for objective in OBJECTIVES:
+            render(dreamer, audio, sr, params, layout=Layout(objective=objective))  # compile every shape it needs
+        for objective in OBJECTIVES * 2:  # twice, interleaved; the faster of the two
+            started = time.perf_counter()
+            render(dreamer, audio, sr, params, layout=Layout(objective=objective))
+            elapsed[objective] = min(elapsed.get(objective, 1e9), time.perf_counter() - started)
+        for objective in OBJECTIVES:
+            rows.append({
+                "file": name, "objective": objective, "audio_s": round(audio.shape[0] / sr, 2),
+                "render_s": round(elapsed[objective], 2),
+                "realtime_factor": round(audio.shape[0] / sr / elapsed[objective], 2),
+                "vs_windows": round(elapsed["windows"] / elapsed[objective], 2),
+            })
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON report")
     parser.add_argument("--seconds", type=float, default=1.5, help="time per measurement and side")
     parser.add_argument("--emulate-avx2", action="store_true", help="behave as an AVX2-only host (see the doc)")
     parser.add_argument("--no-render", action="store_true", help="skip the render timings")
+    parser.add_argument("--sections", default="iterations,buffer,render",
+                        help="which parts to run: iterations (per window), buffer (live shape), render")
+    parser.add_argument("--bf16", action="store_true", help="oneDNN bf16 auto mixed precision on (see the doc)")
     parser.add_argument("--plain-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
+    if args.no_render:
+        sections.discard("render")
     os.environ.setdefault("DREAMSOUND_YAMNET", str(SHARED / "models" / "yamnet.tflite"))
     if args.emulate_avx2:
         os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
@@ -144,18 +227,19 @@ def main() -> None:
         print(json.dumps(plain_only(args.seconds)))
         return
 
-    child = run_child_baseline(args.seconds, args.emulate_avx2)
+    child = run_child_baseline(args.seconds, args.emulate_avx2) if "iterations" in sections else None
 
     from instrument.model.runtime import configure_tensorflow, onednn_enabled
 
     device = configure_tensorflow(1)
     import tensorflow as tf
 
+    if args.bf16:
+        tf.config.optimizer.set_experimental_options({"auto_mixed_precision_onednn_bfloat16": True})
+
     from benchmarks.plain_baseline import PlainYamNet, plain_iteration
-    from instrument.audiofile import read_audio
     from instrument.dream.dreamer import Dreamer
     from instrument.dream.params import DreamParams
-    from instrument.dream.render import render
     from instrument.model.loader import load_yamnet
 
     dreamer = Dreamer(load_yamnet(), device)
@@ -164,7 +248,7 @@ def main() -> None:
     machine = {
         **host(), "tensorflow": tf.__version__, "device": device, "onednn": onednn_enabled(),
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", ""), "emulate_avx2": args.emulate_avx2,
-        "plain_tf_defaults_onednn": child["onednn"] if child else None,
+        "plain_tf_defaults_onednn": child["onednn"] if child else None, "bf16_auto_mixed_precision": args.bf16,
     }
     if not args.json:
         print(f"host: {machine['cpu']}, {machine['cores']} cores, {' '.join(machine['isa'])};"
@@ -172,7 +256,7 @@ def main() -> None:
               f"{' (AVX2 emulated)' if args.emulate_avx2 else ''}; plain_tf_defaults oneDNN"
               f" {'on' if machine['plain_tf_defaults_onednn'] else 'off'}")
     results = []
-    for batch in BATCHES:
+    for batch in BATCHES if "iterations" in sections else ():
         x = tf.constant(_speech_windows(batch))
         for layer, mode in CASES:
             params = DreamParams(mode=mode, layer=layer, target_class="Dog" if layer == "scores" else None)
@@ -207,20 +291,14 @@ def main() -> None:
                 print(f"batch {batch} {layer:8s} {mode:10s} ours {rates['ours']:6.1f} win*it/s   plain(same TF)"
                       f" {rates['plain']:6.1f}  x{row['ratio_vs_plain_same_settings']:.2f}{extra}", flush=True)
 
-    renders = []
-    for name in () if args.no_render else ("whistle.wav", "speech-and-cat.wav"):
-        audio, sr = read_audio(SHARED / "audio" / name)
-        params = DreamParams(mode="filter_add", layer="scores", iterations=10)
-        render(dreamer, audio, sr, params)  # compile every shape this file needs
-        started = time.perf_counter()
-        result = render(dreamer, audio, sr, params)
-        elapsed = time.perf_counter() - started
-        renders.append({
-            "file": name, "audio_s": round(audio.shape[0] / sr, 2), "render_s": round(elapsed, 2),
-            "realtime_factor": round(audio.shape[0] / sr / elapsed, 2), "windows": result.summary["windows"],
-        })
-        if not args.json:
-            print(f"render {name}: {renders[-1]['realtime_factor']}x real time (> 1 = faster) at 10 iterations/window")
+    buffer_rows = buffer_rates(dreamer, plain, dog, args.seconds) if "buffer" in sections else []
+    for r in buffer_rows if not args.json else ():
+        print(f"live buffer {r['mode']:10s} {r['objective']:8s} {r['signal_s_iterations_per_s']:6.1f} signal-s*it/s"
+              f"  x{r['vs_windows']:.2f} vs windows", flush=True)
+    renders = render_rates(dreamer) if "render" in sections else []
+    for r in renders if not args.json else ():
+        print(f"render {r['file']} {r['objective']:8s}: {r['realtime_factor']}x real time (> 1 = faster) at 10"
+              f" iterations, x{r['vs_windows']:.2f} vs windows", flush=True)
 
     def row(layer: str, mode: str, batch: int) -> dict:
         return next(r for r in results if (r["layer"], r["mode"], r["batch"]) == (layer, mode, batch))
@@ -233,9 +311,19 @@ def main() -> None:
             "scores_filter_add_batch4_2.5x_plain_batch1": row("scores", "filter_add", 4)[
                 "ratio_vs_plain_tf_defaults_batch1"] >= 2.5,
         }
-    if renders:
-        targets["render_8x_realtime"] = min(r["realtime_factor"] for r in renders) >= 8
-    report = {"machine": machine, "iterations": results, "render": renders, "targets_met": targets}
+    for objective in OBJECTIVES[1:]:
+        rows = [r for r in buffer_rows if r["objective"] == objective]
+        if rows:
+            targets[f"live_buffer_{objective}_2x_windows"] = min(r["vs_windows"] for r in rows) >= 2
+        rows = [r for r in renders if r["objective"] == objective]
+        if rows:
+            targets[f"render_{objective}_2x_windows"] = min(r["vs_windows"] for r in rows) >= 2
+    for objective in OBJECTIVES:
+        rows = [r for r in renders if r["objective"] == objective]
+        if rows:
+            targets[f"render_{objective}_8x_realtime"] = min(r["realtime_factor"] for r in rows) >= 8
+    report = {"machine": machine, "iterations": results, "live_buffer": buffer_rows, "render": renders,
+              "targets_met": targets}
     if args.json:
         print(json.dumps(report, indent=2))
     else:

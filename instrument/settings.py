@@ -12,7 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from instrument.dream.params import LAYERS, DreamParams
+from instrument.dream.params import LAYERS, OBJECTIVES, DreamParams
 from instrument.errors import DreamSoundError
 from instrument.model.runtime import DEVICES
 from instrument.spec import Spec, check_fields, check_number, check_value, coerce, setting, specs
@@ -51,6 +51,12 @@ class RenderSettings:
                                        description="crossfade at chunk joins and replay region changes")
     seed: int = setting(0, kind="int", low=0, high=2**32 - 1,
                         description="random seed of the window offsets (same seed, same output)")
+    objective: str = setting("windows", kind="choice", choices=OBJECTIVES,
+                             description="how the windows' loss is computed: windows (each window through the "
+                                         "network alone), early (layers 1-5 once over the buffer, then each "
+                                         "window alone), shared (the whole network once over the buffer)",
+                             comment="render and replay (live dreams with windows); shared is faster but dreams "
+                                     "less on the output (measured: docs/speed.md)")
 
     def __post_init__(self) -> None:
         check_fields(self, "render.")
@@ -58,7 +64,7 @@ class RenderSettings:
     def layout(self):  # -> instrument.dream.render.Layout (imports TensorFlow lazily)
         from instrument.dream.render import Layout
 
-        return Layout(self.coverage, self.chunk_seconds, self.crossfade_seconds)
+        return Layout(self.coverage, self.chunk_seconds, self.crossfade_seconds, objective=self.objective)
 
 
 def _check_device(name: str, value: object) -> None:

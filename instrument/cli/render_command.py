@@ -23,7 +23,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("input", metavar="IN")
     p.add_argument("output", metavar="OUT", help="output audio file (same rate, channels and length as IN)")
     add_setting_options(p, DreamParams, RENDER_OPTIONS)
-    add_setting_options(p, RenderSettings, {"seed": "N"})
+    add_setting_options(p, RenderSettings, {"seed": "N", "objective": "OBJ"})
     p.add_argument(
         "--plot", metavar="DIR",
         help="write into DIR the paper-style spectrograms (OUT-MODE-LAYER.png) and the class track (OUT-classes.png)",
@@ -45,7 +45,8 @@ def render_file(args: argparse.Namespace) -> int:
 
     config = config_from(args)
     params = _params(args, config.dream)
-    seed = dataclasses.replace(config.render, **given(args, ["seed"])).seed  # checked as in the file
+    render_settings = dataclasses.replace(config.render, **given(args, ["seed", "objective"]))  # checked as in the file
+    seed = render_settings.seed
     if args.target_sound and not Path(args.target_sound).is_file():
         raise DreamSoundError(f"--target-sound {args.target_sound}: no such file")
     out_path = Path(args.output)
@@ -61,7 +62,7 @@ def render_file(args: argparse.Namespace) -> int:
     from instrument.dream.renderfile import render_file as render_to
     from instrument.model.frontend import SAMPLE_RATE
 
-    layout = config.render.layout()
+    layout = render_settings.layout()
     samples = round(audio.shape[0] * SAMPLE_RATE / rate)
     total = count_steps([Region(0, samples, params)], samples, layout)
     with Progress(

@@ -99,15 +99,16 @@ class Dreamer:
 
     def iterate_buffer(
         self, buffer: np.ndarray | tf.Tensor, params: DreamParams, offsets: np.ndarray,
-        span: tuple[int, int] | None = None,
+        span: tuple[int, int] | None = None, objective: str = "windows",
     ) -> StepResult:
         """One whole-buffer iteration with its windows at ``offsets`` (``instrument.dream.buffer`` draws them);
-        ``span``: the buffer's real signal (default all of it; see ``DreamStep.iterate_buffer``)."""
+        ``span``: the buffer's real signal (default all of it; see ``DreamStep.iterate_buffer``); ``objective``:
+        how the windows' loss is computed (``instrument.dream.objective``)."""
         length = int(np.shape(buffer)[-1])
         with tf.device(self.device):
             return self.step.iterate_buffer(
                 buffer, params, self.class_index(params.target_class),
-                self.buffer_target_spectrum(params, length), offsets, span,
+                self.buffer_target_spectrum(params, length), offsets, span, objective,
             )
 
     def warm_up(self, key: FunctionKey, length: int = WINDOW_SAMPLES, count: int = 1) -> None:

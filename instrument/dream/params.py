@@ -22,6 +22,10 @@ BANDS = ("full", "16k")
 # Layers a performer can dream on: every tap but the log-mel input itself.
 LAYERS = tuple(t for t in TAP_NAMES if t != "log_mel")
 MAX_ITERATIONS = 10000
+# How the loss over a buffer's windows is computed (instrument.dream.objective; render.objective): each window
+# through the network alone; the first layers (to layer5) once over the buffer, then each window alone; or the
+# whole network once over the buffer with the windows read from its feature maps.
+OBJECTIVES = ("windows", "early", "shared")
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,6 @@ class DreamParams:
                         description="output band: full (the input above 8 kHz kept) or 16k (the paper's sound)",
                         comment="full: the input + the dream's change, which stays below 8 kHz; "
                                 "16k: the dream resampled, nothing above 7.6 kHz")
-
     def __post_init__(self) -> None:
         object.__setattr__(self, "target_class", class_target(self.target_class))
         check_fields(self)

@@ -61,6 +61,7 @@ class Layout:
     chunk_seconds: float = 20.0
     crossfade_seconds: float = 0.2
     offsets: str = "grid"  # how window offsets are drawn (instrument.dream.buffer.OFFSET_STRATEGIES)
+    objective: str = "windows"  # how the windows' loss is computed (instrument.dream.objective)
 
 
 @dataclass
@@ -114,7 +115,7 @@ def dream_regions(
         losses, gradient = [], None
         for _ in range(params.iterations):
             offsets = draw_offsets(rng, chunk.length, count, layout.offsets, (chunk.first_offset, chunk.last_offset))
-            result = dreamer.iterate_buffer(x, params, offsets, span)
+            result = dreamer.iterate_buffer(x, params, offsets, span, objective=layout.objective)
             x, gradient = result.audio, result.gradient
             losses.append(round(float(np.mean(result.loss.numpy())), 6))
             if progress:
@@ -159,7 +160,7 @@ def render(
         "realtime_factor": round(frames / rate / max(seconds, 1e-9), 2),
         "params": {k: getattr(params, k) for k in DreamParams.field_names()},
         "layout": {"coverage": layout.coverage, "chunk_seconds": layout.chunk_seconds,
-                   "crossfade_seconds": layout.crossfade_seconds},
+                   "crossfade_seconds": layout.crossfade_seconds, "objective": layout.objective},
         "chunks": dreamed.chunks,
     })
     first = dict(dreamed.first_window)

@@ -51,11 +51,22 @@ import numpy as np
 import tensorflow as tf
 
 from instrument.dream.level import TINY, Envelope, match, valid_mask
-from instrument.dream.objective import CLASS_LAYERS, tap_for, window_loss, window_objective
+from instrument.dream.objective import (
+    CLASS_LAYERS,
+    EARLY_CUT,
+    GRID_SAMPLES,
+    OBJECTIVES,
+    shared_activation,
+    shared_window_count,
+    tap_for,
+    window_loss,
+    window_objective,
+)
 from instrument.dream.params import DreamParams, FunctionKey
 from instrument.dream.spectral import Spectral, paper_filter
 from instrument.errors import DreamSoundError
-from instrument.model.frontend import WINDOW_SAMPLES
+from instrument.model.frontend import FRAME_STEP, PATCH_FRAMES, WINDOW_SAMPLES
+from instrument.model.layout import tap_stride
 from instrument.model.network import YamNet
 
 _STD_FLOOR = 1e-12
@@ -97,8 +108,20 @@ def _normalize(g: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
     return g / tf.maximum(std, _STD_FLOOR)
 
 
-def gradient_function(model: YamNet, layer: str, length: int) -> Any:
-    """``(x [B, N], class_index, offsets [K], span [2]) -> (g [B, N] normalized, loss [B, K])``, plain Python."""
+def gradient_function(model: YamNet, layer: str, length: int, objective: str = "windows") -> Any:
+    """``(x [B, N], class_index, offsets [K], span [2]) -> (g [B, N] normalized, loss [B, K])``, plain Python.
+
+    ``objective`` (``instrument.dream.objective.OBJECTIVES``): ``windows`` pushes the K windows at
+    ``offsets`` through the network one by one; ``early`` runs layers 1-5 once over the buffer and each
+    window on alone from there (``cut_gradient``); ``shared`` runs the whole network once over the buffer
+    and scores the windows on its 5120-sample grid between the first and the last offset, the grid through
+    the middle offset (``shared_gradient``)."""
+    if objective == "shared":
+        return shared_gradient(model, layer, length)
+    if objective == "early":
+        return cut_gradient(model, layer, length, EARLY_CUT)
+    if objective != "windows":
+        raise DreamSoundError(f"objective {objective!r} is not allowed; allowed: {', '.join(OBJECTIVES)}")
     window_index = tf.range(WINDOW_SAMPLES, dtype=tf.int32)
     tap = tap_for(layer)
 
@@ -108,6 +131,76 @@ def gradient_function(model: YamNet, layer: str, length: int) -> Any:
             tape.watch(x)
             windows = tf.gather(x, offsets[:, None] + window_index[None, :], axis=1)  # [B, K, W]
             activation = model.forward(tf.reshape(windows, [-1, WINDOW_SAMPLES]), [tap])[tap]
+            loss = tf.reshape(window_loss(activation, layer, class_index), [batch, count])
+            total = tf.reduce_sum(window_objective(activation, layer, class_index))
+        return _normalize(tape.gradient(total, x), valid_mask(length, span)), loss
+
+    return gradient
+
+
+def shared_gradient(model: YamNet, layer: str, length: int) -> Any:
+    """The ``shared`` objective's gradient function (same signature as ``gradient_function``'s).
+
+    Windows start at ``a + 5120 j`` for every ``j`` with ``first <= a + 5120 j <= last`` (``first``,
+    ``last``: the smallest and largest offset drawn), where ``a`` is the first such start on the grid through
+    the middle offset. One pass covers ``length`` samples from ``a`` (zeros past the buffer's end), so every
+    window's map sees its real surroundings up to the buffer's ends. Each drawn window reports the loss of
+    its nearest grid window."""
+    count = shared_window_count(length)
+
+    def gradient(x, class_index, offsets, span):
+        batch = tf.shape(x)[0]
+        first, last = tf.reduce_min(offsets), tf.reduce_max(offsets)
+        middle = offsets[tf.shape(offsets)[0] // 2]
+        start = first + tf.math.floormod(middle - first, GRID_SAMPLES)
+        starts = start + GRID_SAMPLES * tf.range(count)
+        # The grid windows between first and last: at least the one at the middle offset (start <= middle).
+        scored = tf.cast(starts <= last, tf.float32)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            segment = tf.slice(tf.pad(x, [[0, 0], [0, length]]), [0, start], [-1, length])
+            activation = shared_activation(model, segment, layer, count)
+            loss = tf.reshape(window_loss(activation, layer, class_index), [batch, count])
+            objective = tf.reshape(window_objective(activation, layer, class_index), [batch, count])
+            total = tf.reduce_sum(objective * scored[None])
+        valid_count = tf.maximum(tf.cast(tf.reduce_sum(scored), tf.int32), 1)
+        nearest = tf.cast(tf.round(tf.cast(offsets - start, tf.float32) / GRID_SAMPLES), tf.int32)
+        nearest = tf.clip_by_value(nearest, 0, valid_count - 1)
+        return _normalize(tape.gradient(total, x), valid_mask(length, span)), tf.gather(loss, nearest, axis=1)
+
+    return gradient
+
+
+def cut_gradient(model: YamNet, layer: str, length: int, cut: str) -> Any:
+    """One pass over the buffer up to tap ``cut`` (``log_mel`` or a separable layer), then each window's
+    map cut from it and run on alone (with its own zero padding) to ``layer``.
+
+    The K drawn windows are kept, each moved to the nearest start on ``cut``'s grid (its time stride,
+    ``tap_stride(cut)`` frames) through the middle offset; on ``log_mel`` (a 160-sample grid) the windows'
+    features are exactly those of the windows alone."""
+    tap = tap_for(layer)
+    stride = tap_stride(cut)
+    grid, steps = stride * FRAME_STEP, PATCH_FRAMES // stride
+    step_index = tf.range(steps, dtype=tf.int32)
+
+    def gradient(x, class_index, offsets, span):
+        batch, count = tf.shape(x)[0], tf.shape(offsets)[0]
+        first, last = tf.reduce_min(offsets), tf.reduce_max(offsets)
+        middle = offsets[count // 2]
+        start = first + tf.math.floormod(middle - first, grid)
+        top = (last - start) // grid  # the last grid window inside [first, last]
+        index = tf.clip_by_value(tf.cast(tf.round(tf.cast(offsets - start, tf.float32) / grid), tf.int32), 0, top)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            segment = tf.slice(tf.pad(x, [[0, 0], [0, length]]), [0, start], [-1, length])
+            log_mel = model.front_end(segment)
+            maps = log_mel[..., None] if cut == "log_mel" else model.feature_map(log_mel, cut)
+            windows = tf.gather(maps, index[:, None] + step_index[None], axis=1)  # one grid step = one map step
+            windows = tf.reshape(windows, tf.concat([[-1, steps], tf.shape(maps)[2:]], axis=0))
+            if cut == "log_mel":
+                activation = model.forward_patch(windows[..., 0], [tap])[tap]
+            else:
+                activation = model.forward_from(windows, cut, [tap])[tap]
             loss = tf.reshape(window_loss(activation, layer, class_index), [batch, count])
             total = tf.reduce_sum(window_objective(activation, layer, class_index))
         return _normalize(tape.gradient(total, x), valid_mask(length, span)), loss
@@ -215,14 +308,16 @@ class DreamStep:
         return len(self._gradients) + len(self._modes)
 
     def functions_for(
-        self, params: DreamParams | FunctionKey, length: int = WINDOW_SAMPLES, count: int = 1
+        self, params: DreamParams | FunctionKey, length: int = WINDOW_SAMPLES, count: int = 1,
+        objective: str = "windows",
     ) -> tuple[Any, Any]:
-        """The (gradient, mode) concrete functions for these parameters and shapes, compiled on first use."""
+        """The (gradient, mode) concrete functions for these parameters, shapes and objective, compiled on first
+        use."""
         key = FunctionKey.of(params)
-        gkey = key.gradient_key(length, count)
+        gkey = (*key.gradient_key(length, count), objective)
         if gkey not in self._gradients:
             self._gradients[gkey] = tf.function(
-                gradient_function(self.model, key.layer, length)
+                gradient_function(self.model, key.layer, length, objective)
             ).get_concrete_function(
                 tf.TensorSpec([None, length], tf.float32),
                 tf.TensorSpec([], tf.int32),
@@ -262,11 +357,13 @@ class DreamStep:
         target_spectrum: tf.Tensor | None,
         offsets: np.ndarray,
         span: tuple[int, int] | None = None,
+        objective: str = "windows",
     ) -> StepResult:
         """One iteration of ``buffer`` (``[N]`` or ``[B, N]``) with its windows at ``offsets`` (``[K]``).
 
         ``span=(first, end)``: the samples that are real signal (levels, std and peak are taken there and
-        nothing is added outside); by default the whole buffer."""
+        nothing is added outside); by default the whole buffer. ``objective``: how the windows' loss is
+        computed (``gradient_function``)."""
         x = tf.convert_to_tensor(buffer, tf.float32)
         if x.shape.rank == 1:
             x = x[None]
@@ -279,7 +376,7 @@ class DreamStep:
             raise DreamSoundError(
                 f"window offsets must lie in 0..{length - WINDOW_SAMPLES} for a {length}-sample buffer"
             )
-        gradient_fn, mode_fn = self.functions_for(params, length, offsets.size)
+        gradient_fn, mode_fn = self.functions_for(params, length, offsets.size, objective)
         if target_spectrum is None:
             target_spectrum = self.target_spectrum(None, params, length)
         threshold, step, power, class_tensor, floor = self._scalar_tensors(params, class_index)

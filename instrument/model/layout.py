@@ -77,3 +77,24 @@ def check_tap(name: str) -> str:
 def tap_depth(name: str) -> int:
     """Position of a tap in the forward pass (deeper taps have larger numbers)."""
     return _TAP_DEPTH[check_tap(name)]
+
+
+def tap_stride(name: str) -> int:
+    """How many log-mel frames (10 ms) one step along time of a tap's feature map spans.
+
+    ``log_mel`` 1, ``layer1`` 2 (its 3x3 conv has stride 2), then each stride-2 block doubles it: 32 from
+    ``layer13/depthwise`` on (one window's 96 frames are 3 steps there). ``embeddings``, ``logits`` and
+    ``scores`` pool ``layer14``: 32."""
+    check_tap(name)
+    if name == "log_mel":
+        return 1
+    if name == "layer1":
+        return 2
+    if name in ("embeddings", "logits", "scores"):
+        return 32
+    stride = 2
+    for layer in SEPARABLE_LAYERS:
+        if name in (layer.name, f"{layer.name}/depthwise"):
+            return stride * layer.stride
+        stride *= layer.stride
+    return stride

@@ -113,27 +113,70 @@ class YamNet(tf.Module):
                 out[name] = value
         return out
 
-    def _layers(self, log_mel: tf.Tensor, deepest: int) -> Iterable[tuple[str, tf.Tensor]]:
-        yield "log_mel", log_mel
-        if deepest < 1:
-            return
-        x = tf.reshape(log_mel, [-1, PATCH_FRAMES, PATCH_BANDS, 1])
-        x = self._conv(x, "layer1/conv", 2)
-        yield "layer1", x
+    def feature_map(self, log_mel: tf.Tensor, tap: str) -> tf.Tensor:
+        """The feature map of ``tap`` (``layer1`` .. ``layer14``, ``layerN/depthwise``) over log-mel frames of any
+        length, ``[batch, frames, 64]`` -> ``[batch, time, freq, channels]``: the network is convolutional up to
+        its global pool, so one pass over a long signal holds every window's map (``instrument.dream.objective``).
+        Step ``i`` along time starts at frame ``i * tap_stride(tap)`` (TensorFlow's SAME padding of a stride-2
+        layer on an even size pads only after the end, so a window that starts on a multiple of 32 frames has
+        its maps on the same grid)."""
+        deepest = tap_depth(tap)
+        if not 1 <= deepest <= tap_depth("layer14"):
+            raise DreamSoundError(f"no feature map for {tap!r}: layer1 .. layer14 have one")
+        for name, value in self._layers(log_mel, deepest, frames=None):
+            if name == tap:
+                return value
+        raise AssertionError(tap)
+
+    def forward_from(self, maps: tf.Tensor, tap: str, taps: Sequence[str]) -> dict[str, tf.Tensor]:
+        """Continue the pass from ``tap``'s feature maps of whole windows ``[batch, time, freq, channels]``
+        (a separable layer's output, ``layer1`` .. ``layer14``) and return the requested deeper taps."""
+        start = tap_depth(tap)
+        if tap != "layer1" and not (tap.startswith("layer") and "/" not in tap and start <= tap_depth("layer14")):
+            raise DreamSoundError(f"cannot continue from {tap!r}: layer1 .. layer14 only")
+        wanted = set(taps)
+        deepest = max(tap_depth(t) for t in wanted)
+        out: dict[str, tf.Tensor] = {}
+        for name, value in self._layers(maps, deepest, after=start):
+            if name in wanted:
+                out[name] = value
+        return out
+
+    def classify(self, embeddings: tf.Tensor) -> tf.Tensor:
+        """Logits ``[batch, 521]`` of pooled ``layer14`` features ``[batch, 1024]``."""
+        return self._dense(embeddings, "logits", self._kernels["logits"], relu=False)
+
+    def _layers(
+        self, log_mel: tf.Tensor, deepest: int, frames: int | None = PATCH_FRAMES, after: int = 0
+    ) -> Iterable[tuple[str, tf.Tensor]]:
+        """Every tap to ``deepest``; ``frames=None``: any number of frames, no pool; ``after``: ``log_mel`` is
+        already the map of the tap at that depth (a separable layer's output), continue from there."""
+        if after:
+            x = log_mel
+        else:
+            yield "log_mel", log_mel
+            if deepest < 1:
+                return
+            x = tf.reshape(log_mel, [-1, PATCH_FRAMES if frames else tf.shape(log_mel)[1], PATCH_BANDS, 1])
+            x = self._conv(x, "layer1/conv", 2)
+            yield "layer1", x
         depth = 1
         for layer in SEPARABLE_LAYERS:
             if depth >= deepest:
                 return
+            if depth < after:
+                depth += 2
+                continue
             x = self._depthwise(x, f"{layer.name}/depthwise", layer.stride)
             yield f"{layer.name}/depthwise", x
             x = self._pointwise(x, f"{layer.name}/pointwise")
             yield layer.name, x
             depth += 2
-        if depth >= deepest:
+        if depth >= deepest or frames is None:
             return
         embeddings = tf.reduce_mean(x, axis=[1, 2])
         yield "embeddings", embeddings
-        logits = self._dense(embeddings, "logits", self._kernels["logits"], relu=False)
+        logits = self.classify(embeddings)
         yield "logits", logits
         yield "scores", tf.sigmoid(logits)
 
