@@ -32,10 +32,13 @@ from instrument.live import protocol as msg
 from instrument.live.priority import keep_off_the_audio_core, lower_process, lower_this_thread
 from instrument.live.shm import SegmentLayout, SharedState, WindowInfo
 from instrument.live.worker import CONTEXT, COVERAGE, DreamWorker, buffer_shape
-from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES
+from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES, WINDOW_SECONDS
 from instrument.model.native_log import quiet_start_up
 
 MAX_CONSECUTIVE_ERRORS = 5  # then the process exits and the supervisor starts a fresh one
+# The status classifies the input and the output (two windows through the model) at most this often, not
+# after every hop: at 0.08 s hops that would take a sixth of the dreaming time (docs/latency.md).
+CLASSIFY_SECONDS = 0.25
 NICE = 5  # the audio process (and the audio server) come first when the CPU is short
 
 
@@ -125,6 +128,9 @@ class DreamProcess:
         self._requested: set[FunctionKey] = set()
         self.scores_ready = False
         self.shared: SharedState | None = None
+        self._classified = 0.0  # time.monotonic() of the last status classification
+        self._compiling = False  # a requested compile (or the classification's) under way
+        self._later = 0  # background compiles still to do
 
     # --- messages from the audio process ------------------------------------------------
     def read_inbox(self) -> None:
@@ -185,25 +191,42 @@ class DreamProcess:
         """
         lower_this_thread(19)
         while not self.halt.is_set():
+            self._later = len(later) if self.compiles else 0
             try:
                 if not self._requests.empty():
+                    self._compiling = True
                     self._compile(self._requests.get(), "requested")
                 elif not self.scores_ready and self.dreamer.classes is not None:
+                    self._compiling = True
                     t0 = time.monotonic()
                     self.dreamer.scores(np.zeros((2, WINDOW_SAMPLES), np.float32))
                     self.scores_ready = True
                     self.out.send(msg.Compiled("classification", t0, time.monotonic()))
                 elif later and self.compiles:
+                    self._compiling = False
                     item = later.pop(0)
                     self._compile(item, f"{item.layer}/{item.mode}{'/flip' if item.flip else ''}")
                 else:
-                    self._compile(self._requests.get(timeout=0.5), "requested")
+                    self._compiling = False
+                    self._later = 0
+                    key = self._requests.get(timeout=0.5)
+                    self._compiling = True
+                    self._compile(key, "requested")
             except queue.Empty:
                 continue
             except Exception as err:
                 self.out.send(msg.Error(f"compiling: {type(err).__name__}: {err}"))
                 if not self.scores_ready:
                     self.scores_ready = None  # type: ignore[assignment]  # never again: no classification
+
+    def dream_share(self) -> float:
+        """The share of its time the dream loop may iterate: less while something waits to be compiled (the
+        compiling thread runs at the lowest priority in this process and gets the rest)."""
+        if self._compiling or not self._requests.empty():
+            return 0.5  # what a performer asked for (a mode, a layer) or the status classification
+        if self._later:
+            return 0.75  # the other modes, ahead of their use
+        return 1.0
 
     # --- the status: what came in, what went out ----------------------------------------
     def classify(self) -> None:
@@ -212,8 +235,11 @@ class DreamProcess:
         if not self.scores_ready or self.shared is None:
             return
         t0 = time.monotonic()
+        if t0 - self._classified < CLASSIFY_SECONDS:
+            return
+        self._classified = t0
         rate = self.spec.samplerate
-        frames = self.spec.layout.window
+        frames = round(WINDOW_SECONDS * rate)  # the model's window (a grain may be shorter)
         heard = np.zeros(frames, np.float32)
         played = np.zeros(frames, np.float32)
         self.shared.input_ring.read_latest(heard)
@@ -239,6 +265,11 @@ class DreamProcess:
                 if spec.factory is not None:
                     self.dreamer = spec.factory()
                 else:
+                    from instrument.model.runtime import configure_tensorflow
+
+                    # Threads first: importing the dream modules makes tensors, after which TensorFlow keeps
+                    # its pools as they are (engine.threads would be silently ignored).
+                    configure_tensorflow(spec.threads, spec.device)
                     from instrument.dream.dreamer import Dreamer  # TensorFlow: only in this process
 
                     self.dreamer = Dreamer.load(spec.model, spec.threads, spec.device)
@@ -289,6 +320,7 @@ class DreamProcess:
             context=spec.context,
             coverage=spec.coverage,
             halt=self.halt,
+            share=self.dream_share,
         )
         errors = 0
         while not self.halt.is_set():

@@ -40,6 +40,7 @@ from instrument.live.metrics import Metrics
 from instrument.live.output import GrainPlayer
 from instrument.live.recorder import Recorder, RecordSwitch, check_record_dir
 from instrument.live.ringbuffer import RingBuffer
+from instrument.live.schedule import schedule_for
 from instrument.live.shm import SegmentLayout, SharedState
 from instrument.live.stream import LiveStream
 from instrument.live.supervisor import DreamSupervisor
@@ -89,6 +90,11 @@ class Engine:
         self._weights_on_disk = True  # find_weights in prepare() says otherwise
         self._started = time.monotonic()
         self.controls.add_listener(self._on_change)
+
+    @property
+    def started(self) -> float:
+        """time.monotonic() when this engine was made: what first_sound, dream_ready and first_dream count from."""
+        return self._started
 
     @property
     def plan(self) -> Any:  # devices.StreamPlan once prepared
@@ -151,15 +157,17 @@ class Engine:
         plan = self.plan
         audio, live = self.settings.audio, self.settings.live
         rate = plan.samplerate
-        window = round(WINDOW_SECONDS * rate)
-        hop = max(round(window * (1.0 - live.overlap)), (window + 1) // 2)  # fade <= hop at any rate
+        window = round(WINDOW_SECONDS * rate)  # what the status classifies
+        self.schedule = schedule = schedule_for(live, rate)  # what each grain plays, when (docs/latency.md)
         max_block = max(8192, audio.blocksize * 4)
-        layout = SegmentLayout(input_frames=input_ring_frames(rate, window), output_frames=2 * window, window=window)
+        layout = SegmentLayout(
+            input_frames=input_ring_frames(rate, window), output_frames=2 * window, window=schedule.grain
+        )
         self.shared = SharedState(layout)
         self.ring = self.shared.input_ring
         record_ring = RingBuffer(int(self.settings.record.buffer_seconds * rate), channels=2)
-        self.player = GrainPlayer(window, hop, max_block)
-        self._hop = hop
+        self.player = GrainPlayer(schedule.grain, schedule.hop, max_block)
+        self._hop = schedule.hop
         self.callback = AudioCallback(
             samplerate=rate,
             max_block=max_block,

@@ -147,6 +147,7 @@ class OscServer:
             ("/dream/status/levels", [s["input_db"], s["output_db"]]),
             ("/dream/status/rate", [float(s["iterations_per_second"])]),
             ("/dream/status/iterations", [float(s["iterations_per_window"])]),
+            ("/dream/status/iterations_per_sample", [float(s.get("iterations_per_sample", 0.0))]),
             ("/dream/status/xruns", [int(s["xruns"])]),
             ("/dream/status/latency", [float(s["latency"])]),
             ("/dream/status/recording", [int(bool(s["recording"]))]),

@@ -96,8 +96,8 @@ def test_run_records_a_take_and_reports_in_headless_mode(jack, tmp_path: Path) -
     # Sound at once: the first block went out before the model was ready (if it got ready in 3 s at all).
     assert summary["first_sound"] is not None, summary
     assert summary["dream_ready"] is None or summary["dream_ready"] > summary["first_sound"], summary
-    assert re.search(r"\d+s \| mode \w+ \| layer \w+ \| .* \| (it \d+/s \d+/hop|dreams loading) \| .*xruns \d+",
-                     result.stderr), result.stderr  # status lines
+    status = r"\d+s \| mode \w+ \| layer \w+ \| .* \| (it \d+/s [\d.]+/hop [\d.]+/sample|dreams loading) \| .*xruns \d+"
+    assert re.search(status, result.stderr), result.stderr  # status lines
     # TensorFlow's start-up notices (oneDNN, CUDA, XNNPACK) stay off the performer's terminal.
     assert not any(is_noise(line.encode()) for line in result.stderr.splitlines()), result.stderr
     wav, log = take_files(tmp_path / "takes")
