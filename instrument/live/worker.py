@@ -265,7 +265,7 @@ class DreamWorker:
         self.buffer = ContinuedBuffer(self.length, round(SEAM_SECONDS * SAMPLE_RATE))
         self.rng = np.random.default_rng(seed)
         self._last_boundary = 0
-        self._frozen = False
+        self._pace: float | None = None  # seconds per iteration (rests included) in the last window that had one
         self._raw = np.zeros(window, np.float32)
         self._raw_in = np.zeros(window, np.float32)
         # Freeze: the held buffer's newest 0.975 s window is played as a loop, a grain per hop stepping through it.
@@ -379,8 +379,11 @@ class DreamWorker:
                 if len(times) >= params.iterations:
                     break
                 t_iter = self.clock()
-                # Stop when one more iteration, at this window's own pace, would miss the deadline.
-                if times and t_iter + spent / len(times) > deadline:
+                # Stop when one more iteration, at this window's own pace (before its first: the last
+                # window's), would miss the deadline. With short hops a window may get none: its samples
+                # were dreamed on in the hops before, and the time left goes to the next one.
+                pace = spent / len(times) if times else self._pace
+                if pace is not None and t_iter + pace > deadline:
                     break
                 offsets = draw_offsets(self.rng, self.length, self.count, "grid")
                 y = self.dreamer.iterate_buffer(y, params, offsets).audio
@@ -395,6 +398,8 @@ class DreamWorker:
                         self.halt.wait(rest)
                         spent += rest
                         rested += rest
+            if times:
+                self._pace = spent / len(times)
             y16 = np.asarray(y.numpy() if hasattr(y, "numpy") else y, np.float32).reshape(-1)
             if not np.all(np.isfinite(y16)):
                 y16 = np.nan_to_num(y16, nan=0.0, posinf=0.0, neginf=0.0)
@@ -407,7 +412,11 @@ class DreamWorker:
             out = self._pass_through(end16, capture_end, params.band)
             per_sample = 0.0
         count = len(times)
-        self.publish(out, WindowInfo(capture_end, count > 0 or carried > 0, count))
+        late = self.ring.written > boundary
+        # A grain more than a hop late would play its hop of the past after the one the output holds now
+        # (the output would step back in time): dropped; the output holds until the next one, on time.
+        if not self.ring.written > boundary + self.hop:
+            self.publish(out, WindowInfo(capture_end, count > 0 or carried > 0, count))
         seconds = self.clock() - t0
         self.report(
             WindowReport(
@@ -415,9 +424,9 @@ class DreamWorker:
                 seconds=seconds,
                 iterations=count,
                 wanted=params.iterations,
-                available=deadline - first,
+                available=deadline - first - rested,  # left to a compile: not the deadline's doing
                 iteration_seconds=times,
-                late=self.ring.written > boundary,
+                late=late,
                 carried=carried,
                 per_sample=per_sample,
                 overhead=max(0.0, seconds - sum(times) - rested),
