@@ -43,6 +43,19 @@ NICE = 5  # the audio process (and the audio server) come first when the CPU is 
 
 
 @dataclass(frozen=True)
+class Prelude:
+    """What the dream process can do before the audio process knows the devices: TensorFlow and the model.
+
+    The process starts with this (at the very start of ``dreamsound run``), imports TensorFlow and loads the
+    model while the audio process opens its devices, then waits for its ``DreamSpec`` on the inbox."""
+
+    factory: Callable[[], msg.Dreamer] | None = None
+    model: Any = None
+    threads: int = 1
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
 class DreamSpec:
     """Everything the dream process needs; pickled to it at start."""
 
@@ -63,6 +76,24 @@ class DreamSpec:
     precompile: bool = True
     precompile_layers: tuple[str, ...] = ()
     targets: dict[str, tuple[np.ndarray, int]] = field(default_factory=dict)  # captured sounds to restore
+
+    @property
+    def prelude(self) -> Prelude:
+        return Prelude(self.factory, self.model, self.threads, self.device)
+
+
+def load_dreamer(prelude: Prelude) -> msg.Dreamer:
+    """The dreamer: the stand-in's factory, or YAMNet with TensorFlow's threads set first."""
+    if prelude.factory is not None:
+        return prelude.factory()
+    from instrument.model.runtime import configure_tensorflow
+
+    # Threads first: importing the dream modules makes tensors, after which TensorFlow keeps its pools as
+    # they are (engine.threads would be silently ignored).
+    configure_tensorflow(prelude.threads, prelude.device)
+    from instrument.dream.dreamer import Dreamer  # TensorFlow: only in this process
+
+    return Dreamer.load(prelude.model, prelude.threads, prelude.device)
 
 
 def compile_order(
@@ -110,8 +141,12 @@ class Outbox:
 
 
 class DreamProcess:
-    def __init__(self, spec: DreamSpec, inbox: Any, outbox: Outbox) -> None:
+    def __init__(
+        self, spec: DreamSpec, inbox: Any, outbox: Outbox, dreamer: msg.Dreamer | None = None, started: float = 0.0
+    ) -> None:
         self.spec = spec
+        self.preloaded = dreamer  # loaded before the spec came (``Prelude``)
+        self.started = started or time.monotonic()
         self.inbox = inbox
         self.out = outbox
         self.halt = threading.Event()
@@ -258,21 +293,11 @@ class DreamProcess:
         spec = self.spec
         reader = threading.Thread(target=self.read_inbox, name="dream-inbox", daemon=True)
         reader.start()
-        t0 = time.monotonic()
+        t0 = self.started
         self.shared = SharedState(spec.layout, spec.shm_name)
         try:
             with quiet_start_up():  # TensorFlow's import, first run and compile: its chatter off stage
-                if spec.factory is not None:
-                    self.dreamer = spec.factory()
-                else:
-                    from instrument.model.runtime import configure_tensorflow
-
-                    # Threads first: importing the dream modules makes tensors, after which TensorFlow keeps
-                    # its pools as they are (engine.threads would be silently ignored).
-                    configure_tensorflow(spec.threads, spec.device)
-                    from instrument.dream.dreamer import Dreamer  # TensorFlow: only in this process
-
-                    self.dreamer = Dreamer.load(spec.model, spec.threads, spec.device)
+                self.dreamer = self.preloaded if self.preloaded is not None else load_dreamer(spec.prelude)
                 if self.dreamer.classes is not None:
                     self.out.send(msg.Classes(self.dreamer.classes))
                 for name, (audio, rate) in spec.targets.items():
@@ -338,8 +363,23 @@ class DreamProcess:
                 self.halt.wait(spec.hop / spec.samplerate)
 
 
-def main(spec: DreamSpec, inbox: Any, outbox: Any) -> None:
-    """The dream process's entry point (``multiprocessing.Process(target=main)``)."""
+def receive_spec(inbox: Any) -> DreamSpec | None:
+    """The first ``DreamSpec`` on the inbox (anything before it is older than it: dropped); None: it ended."""
+    while True:
+        try:
+            message = inbox.recv()
+        except (EOFError, OSError):
+            return None
+        if isinstance(message, DreamSpec):
+            return message
+        if isinstance(message, msg.Stop):
+            return None
+
+
+def main(prelude: Prelude, inbox: Any, outbox: Any) -> None:
+    """The dream process's entry point (``multiprocessing.Process(target=main)``): TensorFlow and the model
+    first, then the ``DreamSpec`` from the inbox (the audio process sends it once it knows its devices)."""
+    started = time.monotonic()
     lower_priority(0)
     # Ctrl-C in a terminal reaches the whole process group: the audio process decides when this one ends
     # (a ``Stop`` message, or the end of its pipe), so a performer's Ctrl-C is not a crash to restart from.
@@ -347,7 +387,18 @@ def main(spec: DreamSpec, inbox: Any, outbox: Any) -> None:
     out = Outbox(outbox)
     code = 0
     try:
-        DreamProcess(spec, inbox, out).run()
+        try:
+            with quiet_start_up():
+                dreamer = load_dreamer(prelude)
+        except DreamSoundError as err:  # weights missing, a bad setting: the message says what to do
+            out.send(msg.Fatal(str(err)))
+            os._exit(0)
+        except Exception as err:
+            out.send(msg.Fatal(f"{type(err).__name__}: {err}"))
+            os._exit(0)
+        spec = receive_spec(inbox)
+        if spec is not None:
+            DreamProcess(spec, inbox, out, dreamer, started).run()
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
     except BaseException as err:  # anything else: tell the audio process why before going

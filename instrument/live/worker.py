@@ -293,7 +293,9 @@ class DreamWorker:
         """The grain start to dream for: the next one, or when that is too close (the worker fell behind),
         the first whose publish deadline is still ahead (lead <= hop: the newest whose capture point passed)."""
         written = self.ring.written
-        soonest = written + math.ceil(self.margin * self.samplerate) + 1
+        # A deadline closer than twice the hand-off margin is as good as missed: the read, the assembly and
+        # the publication take some of it (more on a loaded host).
+        soonest = written + math.ceil(2 * self.margin * self.samplerate) + 1
         if self.lead > self.hop:
             newest = -(-soonest // self.hop) * self.hop
         else:

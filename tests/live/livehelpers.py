@@ -83,6 +83,16 @@ def live_config(**audio_changes):
     return dataclasses.replace(settings, audio=audio)
 
 
+# The schedule before issue 20 (a 0.975 s window every 0.4875 s, 0.8 of a hop to dream it): for the tests of
+# mechanics that it makes easy to see (held windows crossfaded with themselves, three hops per sample).
+WINDOW_SCHEDULE = {"grain": "window", "overlap": 0.5, "worker_budget": 0.8}
+
+
+def window_schedule(settings, **changes):
+    """``settings`` with the window schedule (``WINDOW_SCHEDULE``) and ``changes`` in ``live:``."""
+    return dataclasses.replace(settings, live=dataclasses.replace(settings.live, **{**WINDOW_SCHEDULE, **changes}))
+
+
 def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "instrument.cli.main", *args],

@@ -5,6 +5,7 @@ a clock that moves only when the stand-in dreamer says an iteration took time, a
 from __future__ import annotations
 
 import inspect
+import itertools
 import threading
 
 import numpy as np
@@ -394,18 +395,14 @@ def test_a_frozen_short_grain_loops_through_the_held_window() -> None:
     for _ in range(12):
         rig.hop()
     rig.freeze = True
-    ends = []
     for _ in range(40):
         rig.hop()
-        window, _ = rig.published[-1]
-        held_end = worker.grid.to_device(worker.buffer.end)
-        ends.append(held_end - worker._loop_step)  # noqa: SLF001 (where the next grain would start)
     grains = [w for w, _ in rig.published[-40:]]
     loop = round(WINDOW_SECONDS * rig.rate)
     # The grains step a hop at a time through the loop: consecutive ones hold the same frames where they
     # overlap (nothing is dreamed deeper by the stand-in without ``add``), except where the loop wraps.
     fade = worker.window - worker.hop
-    same = [np.allclose(g[-fade:], h[:fade], atol=1e-6) for g, h in zip(grains, grains[1:])]
+    same = [np.allclose(g[-fade:], h[:fade], atol=1e-6) for g, h in itertools.pairwise(grains)]
     wraps = (loop - worker.window) // worker.hop + 1
     assert sum(not x for x in same) == pytest.approx(len(same) / wraps, abs=1)
     # What the loop plays is the held input (band full, nothing dreamed): its frames, in order.
