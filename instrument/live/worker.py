@@ -255,6 +255,7 @@ class DreamWorker:
         # The dreaming time: capture this long before the grain start (the latency less the grain and the device's).
         self.lead = lead_frames(budget, hop, samplerate)
         self.margin = publish_margin(block, samplerate)
+        self.block = block
         self.halt = halt or threading.Event()
         self.clock = clock
         # The share of the time the iterations may take (1: all of it). The dream process lowers it while a
@@ -418,6 +419,11 @@ class DreamWorker:
         # A grain more than a hop late would play its hop of the past after the one the output holds now
         # (the output would step back in time): dropped; the output holds until the next one, on time.
         if not self.ring.written > boundary + self.hop:
+            # Not before the previous grain has started (its callback done): the player takes the newest
+            # window at each start, so one published earlier would play a hop early (a hop with no time for
+            # an iteration gets here at once).
+            if not self._wait_for_frame(boundary - self.hop + self.block):
+                return
             self.publish(out, WindowInfo(capture_end, count > 0 or carried > 0, count))
         seconds = self.clock() - t0
         self.report(

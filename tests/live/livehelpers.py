@@ -133,10 +133,14 @@ class FakeDreamer(IterateOnly):
     is an input that is not its own previous result), the step, and the result's mean.
     """
 
-    def __init__(self, seconds: float = 0.0, scale: float = 1.0, add: float = 0.0, log: str | None = None) -> None:
+    def __init__(
+        self, seconds: float = 0.0, scale: float = 1.0, add: float = 0.0, log: str | None = None, every: int = 1
+    ) -> None:
         import threading
 
         self.seconds, self.scale, self.add = seconds, scale, add
+        self.every = every  # only every n-th iteration takes ``seconds`` (a stall the worker cannot foresee)
+        self.count = 0
         self.log = open(log, "a", encoding="utf-8") if log else None
         self.window = 0
         self._last: np.ndarray | None = None
@@ -148,7 +152,8 @@ class FakeDreamer(IterateOnly):
         x = np.asarray(x, np.float32)
         if self._last is None or x.shape != self._last.shape or not np.array_equal(x, self._last):
             self.window += 1
-        if self.seconds:
+        self.count += 1
+        if self.seconds and self.count % self.every == 0:
             self._wait.wait(self.seconds)  # the model's compute time, not synchronization
         out = x * self.scale + self.add
         self._last = out

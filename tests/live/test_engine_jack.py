@@ -158,7 +158,8 @@ def test_dry_mix_passes_the_input_through_sample_exact(jack, tmp_path) -> None:
 
 
 def test_late_worker_output_holds_smoothly_without_gaps_or_clicks(jack, tmp_path) -> None:
-    """A worker slower than a hop: the last window is replayed, crossfaded with itself.
+    """A worker slower than a hop: the last window is replayed, crossfaded with itself. (Every third
+    iteration stalls for a second: a worker that is merely slow publishes on time with fewer iterations.)
 
     The tone has whole cycles per hop (23400 frames), so every crossfade joins material in phase:
     a dip can only come from a missing grain (a gap), a jump only from a discontinuity (a click).
@@ -168,7 +169,7 @@ def test_late_worker_output_holds_smoothly_without_gaps_or_clicks(jack, tmp_path
     path = tmp_path / "tone.wav"
     sf.write(path, tone, RATE, subtype="FLOAT")
     settings = window_schedule(recording(live_config(input_file=str(path)), tmp_path))
-    engine = Engine(settings, dreamer_factory=fake(seconds=1.0))
+    engine = Engine(settings, dreamer_factory=fake(seconds=1.0, every=3))
     run_engine(engine, 5.0)
     m = engine.controls.metrics()
     assert xruns_ok(engine), (m, engine.xrun_report())

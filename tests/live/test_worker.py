@@ -121,7 +121,7 @@ class Rig:
         boundary = worker.next_boundary()
         # As live: the input has come in up to a hop before the grain start (when the worker finished the
         # previous one) or, with a lead under a hop, to just past the capture point.
-        self.write_until(max(boundary - worker.lead + 2000, boundary - worker.hop))
+        self.write_until(max(boundary - worker.lead + 2000, boundary - worker.hop + worker.block))
         worker.dream_once(boundary)
         return boundary
 
