@@ -13,13 +13,15 @@ demand while the dreams go on with the previous one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +84,28 @@ class DreamSpec:
         return Prelude(self.factory, self.model, self.threads, self.device)
 
 
+@contextlib.contextmanager
+def without_matplotlib() -> Iterator[None]:
+    """TensorFlow's import without matplotlib: Keras imports ``matplotlib.pyplot`` for its plotting helpers
+    when it can (half a second on a 2-core host) and does without when it cannot; the dream process never
+    plots. Afterwards matplotlib imports as usual."""
+    if "matplotlib" in sys.modules:
+        yield
+        return
+    sys.modules["matplotlib"] = None  # type: ignore[assignment]  # "import matplotlib" raises ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("matplotlib", 0) is None:
+            del sys.modules["matplotlib"]
+
+
+def tensorflow_threads() -> int | None:
+    """TensorFlow's intra-op thread count as it runs in this process (None: TensorFlow not imported)."""
+    tf = sys.modules.get("tensorflow")
+    return None if tf is None else int(tf.config.threading.get_intra_op_parallelism_threads())
+
+
 def load_dreamer(prelude: Prelude) -> msg.Dreamer:
     """The dreamer: the stand-in's factory, or YAMNet with TensorFlow's threads set first."""
     if prelude.factory is not None:
@@ -90,7 +114,8 @@ def load_dreamer(prelude: Prelude) -> msg.Dreamer:
 
     # Threads first: importing the dream modules makes tensors, after which TensorFlow keeps its pools as
     # they are (engine.threads would be silently ignored).
-    configure_tensorflow(prelude.threads, prelude.device)
+    with without_matplotlib():
+        configure_tensorflow(prelude.threads, prelude.device)
     from instrument.dream.dreamer import Dreamer  # TensorFlow: only in this process
 
     return Dreamer.load(prelude.model, prelude.threads, prelude.device)
@@ -260,7 +285,7 @@ class DreamProcess:
         if self._compiling or not self._requests.empty():
             return 0.5  # what a performer asked for (a mode, a layer) or the status classification
         if self._later:
-            return 0.75  # the other modes, ahead of their use
+            return 0.9  # the other modes, ahead of their use: slowly, the dream first
         return 1.0
 
     # --- the status: what came in, what went out ----------------------------------------
@@ -320,7 +345,7 @@ class DreamProcess:
             pending, self._pending = self._pending, []
         for message in pending:
             self.apply(message)
-        self.out.send(msg.Ready(loaded - t0, time.monotonic() - loaded))
+        self.out.send(msg.Ready(loaded - t0, time.monotonic() - loaded, tensorflow_threads()))
         background = threading.Thread(
             target=self.compile_in_background, args=(order[1:],), name="dream-compile", daemon=True
         )

@@ -111,6 +111,7 @@ class DreamSupervisor:
         self.failure_window = failure_window
         self.stall_seconds = stall_seconds
         self.classes: Any = None  # the model's ClassMap once the dream process has sent it
+        self.tf_threads: int | None = None  # TensorFlow's intra-op threads in the dream process (when ready)
         self.fatal = ""  # set when the model cannot load at all: the run should end with this
         self.pid: int | None = None
         self.ready = threading.Event()  # set at each (re)start once the process dreams
@@ -285,7 +286,8 @@ class DreamSupervisor:
                 self.activity.add("compile", started, finished)
             case msg.Classes(classes):
                 self.classes = classes
-            case msg.Ready(load_seconds, compile_seconds):
+            case msg.Ready(load_seconds, compile_seconds, tf_threads):
+                self.tf_threads = tf_threads
                 self._ever_ready = True
                 self._last_report = time.monotonic()
                 if m.worker_started != m.worker_started:

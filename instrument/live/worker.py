@@ -403,6 +403,8 @@ class DreamWorker:
                         rested += rest
             if times:
                 self._pace = spent / len(times)
+            elif self._pace is not None:  # none fitted at that pace: one slow iteration (a stall) must not
+                self._pace *= 0.7  # keep every later window from trying; in a few hops one is tried again
             y16 = np.asarray(y.numpy() if hasattr(y, "numpy") else y, np.float32).reshape(-1)
             if not np.all(np.isfinite(y16)):
                 y16 = np.nan_to_num(y16, nan=0.0, posinf=0.0, neginf=0.0)

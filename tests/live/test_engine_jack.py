@@ -108,6 +108,8 @@ def test_engine_dreams_a_real_recording_in_real_time(jack) -> None:
     assert m["late_windows"] <= 1 + 0.1 * m["windows"], m
     assert m["engine_state"] == "stopped" and m["engine_restarts"] == 0, m
     assert m["input_class"] >= 0 and m["output_class"] >= 0, m  # classified in the dream process
+    # engine.threads reached TensorFlow: set before the dream modules were imported (after, it is ignored).
+    assert engine.supervisor.tf_threads == engine.settings.engine.threads == 1
     assert out.size >= 3.5 * RATE
     assert np.all(np.isfinite(out)) and np.abs(out).max() <= CEILING + 1e-6
     assert np.sqrt(np.mean(out[int(1.0 * RATE) :] ** 2)) > 0.01  # it sounds

@@ -413,3 +413,14 @@ def test_a_frozen_short_grain_loops_through_the_held_window() -> None:
     rig.freeze = False
     rig.hop()
     assert rig.reports[-1].carried < worker.length  # moving again: fresh input enters
+
+
+def test_one_stalled_iteration_does_not_keep_the_next_windows_from_dreaming() -> None:
+    rig = Rig(iterations=1000, seconds=0.01, schedule="hop")
+    rig.hop()
+    rig.dreamer.seconds = 0.5  # one iteration stalls (a compile beside it, the host)
+    rig.hop()
+    rig.dreamer.seconds = 0.01
+    for _ in range(12):
+        rig.hop()
+    assert rig.reports[-1].iterations >= 2, [r.iterations for r in rig.reports]
