@@ -129,7 +129,7 @@ class LiveSettings:
     """How windows are scheduled and the performance controls' starting values."""
 
     # What each grain plays (docs/latency.md). "hop": the newest `hop` of the dream plus `crossfade` (the
-    # latency is the dreaming time + hop + crossfade: ~0.18 s + the device's at the defaults); "window": the
+    # latency is the dreaming time + hop + crossfade: 0.61 s + the device's at the defaults); "window": the
     # whole 0.975 s window, grains every window x (1 - overlap) (each sample dreamed on in two hops before it
     # plays, the latency a window longer: ~1.4 s at 50 % overlap). The dream continues across hops either way.
     grain: str = setting("hop", kind="choice", choices=GRAINS,
@@ -144,7 +144,7 @@ class LiveSettings:
     # The time between a window's capture and its grain start, as a share of the hop: the newest sample's
     # dreaming time (capped at 0.55 s). Above 1 the worker's buffer runs ahead of the grains (it always takes
     # the newest input), so every sample is dreamed on for that many hops before it plays.
-    worker_budget: float = setting(9.0, kind="float", low=0.1, high=16.0,
+    worker_budget: float = setting(11.0, kind="float", low=0.1, high=16.0,
                                    description="time from a window's capture to its grain start, in hops",
                                    comment="the newest sample's dreaming time = worker_budget x hop")
     # What holds the dream at any framing (README "What you hear"): each hop the worker continues a buffer

@@ -6,7 +6,7 @@ frames of a window the worker captured ``lead`` frames before the grain's start,
 dream reaches the output ``lead + grain`` frames after it came in (plus the device's latency):
 
 - ``grain: hop`` (the default): a grain is the hop plus its crossfade (``live.hop``, ``live.crossfade``);
-  the latency is ``lead + hop + crossfade``, ~0.18 s at the defaults;
+  the latency is ``lead + hop + crossfade``, 0.61 s at the defaults (0.55 s of it the dreaming time);
 - ``grain: window``: a grain is the whole 0.975 s window, grains every ``window x (1 - overlap)`` frames
   (the engine before issue 20): the latency is a window longer.
 

@@ -153,7 +153,7 @@ live:
   hop: 0.05
   crossfade: 0.01
   overlap: 0.5
-  worker_budget: 9.0
+  worker_budget: 11.0
   context: 1.5
   coverage: 2.0
   mix: 1.0
