@@ -101,7 +101,8 @@ def test_engine_dreams_a_real_recording_in_real_time(jack) -> None:
     assert m["windows"] >= 5 and m["iterations"] >= 5, m
     assert m["iteration_shortfall_max"] <= 1, m  # never stopped early while the deadline allowed more
     assert m["first_sound"] is not None and m["first_dream"] is not None and m["first_sound"] < m["first_dream"], m
-    assert m["latency"] is not None and 0 < m["latency"] <= 0.6, m
+    # The latency is the schedule's (0.61 s at the defaults) plus the device's (10.7 ms here), as measured.
+    assert m["latency"] is not None and 0 < m["latency"] - engine.schedule.latency <= 0.05, m
     # A busy host may miss a grain start now and then (the output holds meanwhile): one in ten, the rate
     # one late window in eight allowed before issue 20 (0.49 s hops). In the first seconds the other modes
     # compile in the background, and an iteration may then take 0.1-0.4 s (docs/latency.md).

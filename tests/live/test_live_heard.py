@@ -94,7 +94,8 @@ def test_the_output_of_a_live_take_is_heard_as_the_target_class(take: Take, live
     print(figures)
     assert np.mean(heard_in >= 0.5) < 0.3, figures  # the speech itself is not a dog
     assert np.mean(heard_out >= 0.5) >= SHARE, figures
-    assert m["worker_errors"] == 0 and m["latency"] is not None and m["latency"] <= 0.6, m
+    latency = schedule_for(LiveSettings(), RATE).latency  # lead + grain; the device's comes on top
+    assert m["worker_errors"] == 0 and m["latency"] is not None and 0 < m["latency"] - latency <= 0.05, m
 
 
 def test_the_continued_dream_plays_without_gaps(take: Take) -> None:
