@@ -75,8 +75,10 @@ class OscServer:
         return self.transport.address
 
     def start(self) -> None:
-        self.transport.start()
+        # The confirmations' listener before the socket: a change accepted the moment the socket opens (a
+        # client already sending, as Pd does while the instrument starts) is confirmed like any other.
         self._remove_listener = self.controls.add_listener(self._confirm)
+        self.transport.start()
         if self.settings.status_rate > 0:
             self._status_thread = threading.Thread(target=self._status_loop, name="osc-status", daemon=True)
             self._status_thread.start()
