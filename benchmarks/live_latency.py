@@ -111,6 +111,9 @@ def run_one(name: str, live: dict, seconds: float, folder: Path, env: dict) -> d
         "iteration_ms": s["iteration_ms"],
         "iterations_per_second": s["iterations_per_second"],
         "hop_overhead_ms": overhead,
+        "classify_ms": s.get("classify_ms"),
+        "classify_share": None if s.get("classify_ms") is None else round(
+            s["classify_ms"] / 1000 * s["classifications"] / max(1e-9, s["uptime"] - (s["dream_ready"] or 0.0)), 4),
         "hops_per_second": round(hops_per_second, 2),
         "overhead_share": None if overhead is None else round(overhead / 1000 * hops_per_second, 4),
         "first_sound_s": since_command("first_sound"),

@@ -72,6 +72,8 @@ class Metrics:
         self._per_window = np.zeros(HISTORY, np.float64)
         self._per_sample = np.zeros(HISTORY, np.float64)  # iterations in what each grain plays, per sample
         self._overhead = np.zeros(HISTORY, np.float64)  # seconds of each cycle outside the iterations
+        self._classify = np.zeros(64, np.float64)  # seconds of the status classifications (in the dream process)
+        self._classify_count = 0
         self._iter_seconds = np.zeros(HISTORY, np.float64)
         self._iter_times = np.zeros(HISTORY, np.float64)
         self._cycle_count = 0
@@ -113,6 +115,11 @@ class Metrics:
             self.late_windows += 1
         if report.iterations:
             self.iteration_shortfall_max = max(self.iteration_shortfall_max, report.allowed - report.iterations)
+
+    def add_classification(self, seconds: float) -> None:
+        """The dream process classified the input and the output for the status in ``seconds``."""
+        self._classify[self._classify_count % self._classify.shape[0]] = seconds
+        self._classify_count += 1
 
     def add_iteration(self, seconds: float, when: float | None = None) -> None:
         i = self._iter_count % HISTORY
@@ -185,6 +192,9 @@ class Metrics:
             # weighted by the grain's envelope: how deep what you hear is dreamed.
             "iterations_per_sample": round(float(self._per_sample[:n].mean()), 2) if n else 0.0,
             "hop_overhead_ms": round(float(np.median(self._overhead[:n])) * 1000, 2) if n else None,
+            "classify_ms": round(float(np.median(self._classify[: min(self._classify_count, 64)])) * 1000, 2)
+            if self._classify_count else None,
+            "classifications": self._classify_count,
             "iteration_ms": round(self.iteration_seconds() * 1000, 3),
             "cycle_ms_median": round(float(np.median(cycles)) * 1000, 2) if n else None,
             "cycle_ms_p99": round(float(np.percentile(cycles, 99)) * 1000, 2) if n else None,

@@ -281,6 +281,7 @@ class DreamSupervisor:
                 m.output_class, m.output_score = message.output_class, message.output_score
                 m.target_score = message.target_score
                 m.output_class_frame = message.played_end
+                m.add_classification(message.finished - message.started)
                 self.activity.add("classify", message.started, message.finished)
             case msg.Compiled(_, started, finished):
                 self.activity.add("compile", started, finished)
