@@ -66,7 +66,7 @@ from instrument.settings import LiveSettings
 
 CONTEXT = LiveSettings.context  # buffer length in windows (live.context; 1.5: the newest plus half a window)
 COVERAGE = LiveSettings.coverage  # windows over every sample per iteration (live.coverage; K = 4 at 1.5 windows)
-SEAM_SECONDS = 0.02  # crossfade from the carried dream into fresh input (short: it pulls the dream back to it)
+SEAM_SECONDS = 0.01  # crossfade from the carried dream into fresh input (short: it pulls the dream back to it)
 RESAMPLE_PAD = 64  # 16 kHz samples resampled beyond both ends of what is kept (soxr's edges stay outside)
 HANDOFF_SECONDS = 0.005  # pipe message + copy into a grain slot in the audio process
 
