@@ -20,6 +20,7 @@ from instrument.spec import Spec, check_fields, check_number, check_value, coerc
 LATENCIES = ("low", "high")
 ON_STREAM_ERROR = ("exit", "retry")
 STANDBY = ("dry", "silence")
+GRAINS = ("hop", "window")
 MAX_CHANNELS = 256
 
 
@@ -133,14 +134,25 @@ class AudioSettings:
 class LiveSettings:
     """How windows are scheduled and the performance controls' starting values."""
 
+    # What each grain plays (docs/latency.md). "hop": the newest `hop` of the dream plus `crossfade` (the
+    # latency is the dreaming time + hop + crossfade: 0.61 s + the device's at the defaults); "window": the
+    # whole 0.975 s window, grains every window x (1 - overlap) (each sample dreamed on in two hops before it
+    # plays, the latency a window longer: ~1.4 s at 50 % overlap). The dream continues across hops either way.
+    grain: str = setting("hop", kind="choice", choices=GRAINS,
+                         description="what each grain plays: the newest hop + crossfade, or the whole window",
+                         comment="hop: latency ~ (1 + worker_budget) x hop + crossfade; window: ~1.4 s")
+    hop: float = setting(0.05, kind="float", low=0.02, high=0.4875, unit="s",
+                         description="seconds between grains (grain: hop)")
+    crossfade: float = setting(0.01, kind="float", low=0.005, high=0.2, unit="s",
+                               description="crossfade between grains (grain: hop; at most the hop)")
     overlap: float = setting(0.5, kind="float", low=0.05, high=0.5,
-                             description="window overlap at the output")
-    # Share of the hop (window x (1 - overlap)) between a window's capture and its grain start: the time the
-    # worker has to dream it. Latency is about worker_budget x hop: 0.8 at 48 kHz is 0.39 s (the dreaming time
-    # is capped at 0.55 s, so small overlaps cannot push the latency past 0.6 s).
-    worker_budget: float = setting(0.8, kind="float", low=0.1, high=1.0,
-                                   description="share of the hop the worker has to dream a window",
-                                   comment="latency ~ worker_budget x 0.49 s")
+                             description="window overlap at the output (grain: window)")
+    # The time between a window's capture and its grain start, as a share of the hop: the newest sample's
+    # dreaming time (capped at 0.55 s). Above 1 the worker's buffer runs ahead of the grains (it always takes
+    # the newest input), so every sample is dreamed on for that many hops before it plays.
+    worker_budget: float = setting(11.0, kind="float", low=0.1, high=16.0,
+                                   description="time from a window's capture to its grain start, in hops",
+                                   comment="the newest sample's dreaming time = worker_budget x hop")
     # What holds the dream at any framing (README "What you hear"): each hop the worker continues a buffer
     # of `context` windows (the newest plus older, already dreamed context) and every iteration takes its
     # loss over windows at fresh random offsets, `coverage` of them over each sample. More of either holds
@@ -179,6 +191,11 @@ class LiveSettings:
 
     def __post_init__(self) -> None:
         check_fields(self, "live.")
+        if self.crossfade > self.hop:
+            raise DreamSoundError(
+                f"live.crossfade {self.crossfade:g} is longer than live.hop {self.hop:g}; allowed: up to the hop"
+                " (two grains overlap at most)"
+            )
         layers = self.precompile_layers
         if not isinstance(layers, (list, tuple)) or any(layer not in LAYERS for layer in layers):
             raise DreamSoundError(

@@ -309,8 +309,8 @@ def build() -> dict:
     displays["level_in"] = p.ui("flonum", fw, y, 60, format=6)
     displays["level_out"] = p.ui("flonum", fw + 66, y, 60, format=6)
     y += ROW
-    for key, label in (("rate", "iterations/s"), ("iterations", "iters/window"), ("latency", "latency ms"),
-                       ("xruns", "xruns"), ("dropped", "dropped packets")):
+    for key, label in (("rate", "iterations/s"), ("iterations", "iters/window"), ("per_sample", "iters/sample"),
+                       ("latency", "latency ms"), ("xruns", "xruns"), ("dropped", "dropped packets")):
         p.comment(fx, y, label, 105)
         integer = key in ("xruns", "dropped")
         displays[key] = p.ui("number" if integer else "flonum", fw, y, 70, **({} if integer else {"format": 6}))
@@ -389,6 +389,7 @@ def build() -> dict:
         ("/dream/status/levels", unpacked("f f", [displays["level_in"], displays["level_out"]])),
         ("/dream/status/rate", setter(displays["rate"])),
         ("/dream/status/iterations", setter(displays["iterations"])),
+        ("/dream/status/iterations_per_sample", setter(displays["per_sample"])),
         ("/dream/status/xruns", setter(displays["xruns"])),
         ("/dream/status/latency", scaled(displays["latency"])),
         ("/dream/status/recording", setter(displays["recording"])),

@@ -48,6 +48,7 @@ def slider_range(name: str) -> tuple[float, float, int]:
 STATUS_SCALARS = (  # status address, display receive, label
     ("rate", "rate", "iterations/s"),
     ("iterations", "iters", "iters/window"),
+    ("iterations_per_sample", "persample", "iters/sample"),
     ("xruns", "xruns", "xruns"),
     ("dropped", "dropped", "dropped packets"),
 )
@@ -462,7 +463,8 @@ def build() -> str:
 
     # status
     sy = vy + 340
-    status_words = "input_class output_class levels rate iterations xruns dropped latency recording engine"
+    status_words = ("input_class output_class levels rate iterations iterations_per_sample xruns dropped latency"
+                    " recording engine")
     route_status = c.obj(vx, sy, f"route {status_words}")
     c.wire(route_more, 4, route_status)
     for i, side in enumerate(("input", "output")):

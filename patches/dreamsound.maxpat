@@ -2746,7 +2746,7 @@
       105.0,
       20.0
      ],
-     "text": "latency ms"
+     "text": "iters/sample"
     }
    },
    {
@@ -2795,13 +2795,13 @@
       105.0,
       20.0
      ],
-     "text": "xruns"
+     "text": "latency ms"
     }
    },
    {
     "box": {
      "id": "obj-121",
-     "maxclass": "number",
+     "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
      "outlettype": [
@@ -2821,6 +2821,7 @@
       70.0,
       22.0
      ],
+     "format": 6,
      "parameter_enable": 0
     }
    },
@@ -2843,7 +2844,7 @@
       105.0,
       20.0
      ],
-     "text": "dropped packets"
+     "text": "xruns"
     }
    },
    {
@@ -2891,29 +2892,30 @@
       105.0,
       20.0
      ],
-     "text": "recording"
+     "text": "dropped packets"
     }
    },
    {
     "box": {
      "id": "obj-125",
-     "maxclass": "toggle",
+     "maxclass": "number",
      "numinlets": 1,
-     "numoutlets": 1,
+     "numoutlets": 2,
      "outlettype": [
-      "int"
+      "",
+      "bang"
      ],
      "patching_rect": [
       480.0,
       350.0,
-      22.0,
+      70.0,
       22.0
      ],
      "presentation": 1,
      "presentation_rect": [
       480.0,
       350.0,
-      22.0,
+      70.0,
       22.0
      ],
      "parameter_enable": 0
@@ -2922,31 +2924,6 @@
    {
     "box": {
      "id": "obj-126",
-     "maxclass": "message",
-     "numinlets": 2,
-     "numoutlets": 1,
-     "outlettype": [
-      ""
-     ],
-     "patching_rect": [
-      520.0,
-      350.0,
-      120.0,
-      22.0
-     ],
-     "presentation": 1,
-     "presentation_rect": [
-      520.0,
-      350.0,
-      120.0,
-      22.0
-     ],
-     "text": "-"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-127",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -2963,7 +2940,32 @@
       105.0,
       20.0
      ],
-     "text": "preset"
+     "text": "recording"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-127",
+     "maxclass": "toggle",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      "int"
+     ],
+     "patching_rect": [
+      480.0,
+      376.0,
+      22.0,
+      22.0
+     ],
+     "presentation": 1,
+     "presentation_rect": [
+      480.0,
+      376.0,
+      22.0,
+      22.0
+     ],
+     "parameter_enable": 0
     }
    },
    {
@@ -2976,16 +2978,16 @@
       ""
      ],
      "patching_rect": [
-      480.0,
+      520.0,
       376.0,
-      220.0,
+      120.0,
       22.0
      ],
      "presentation": 1,
      "presentation_rect": [
-      480.0,
+      520.0,
       376.0,
-      220.0,
+      120.0,
       22.0
      ],
      "text": "-"
@@ -3010,7 +3012,7 @@
       105.0,
       20.0
      ],
-     "text": "last error"
+     "text": "preset"
     }
    },
    {
@@ -3023,16 +3025,16 @@
       ""
      ],
      "patching_rect": [
-      370.0,
-      426.0,
-      330.0,
+      480.0,
+      402.0,
+      220.0,
       22.0
      ],
      "presentation": 1,
      "presentation_rect": [
-      370.0,
-      426.0,
-      330.0,
+      480.0,
+      402.0,
+      220.0,
       22.0
      ],
      "text": "-"
@@ -3041,6 +3043,53 @@
    {
     "box": {
      "id": "obj-131",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      370.0,
+      428.0,
+      105.0,
+      20.0
+     ],
+     "presentation": 1,
+     "presentation_rect": [
+      370.0,
+      428.0,
+      105.0,
+      20.0
+     ],
+     "text": "last error"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-132",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      370.0,
+      452.0,
+      330.0,
+      22.0
+     ],
+     "presentation": 1,
+     "presentation_rect": [
+      370.0,
+      452.0,
+      330.0,
+      22.0
+     ],
+     "text": "-"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-133",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -3055,7 +3104,7 @@
    },
    {
     "box": {
-     "id": "obj-132",
+     "id": "obj-134",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3073,7 +3122,7 @@
    },
    {
     "box": {
-     "id": "obj-133",
+     "id": "obj-135",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3096,7 +3145,7 @@
    },
    {
     "box": {
-     "id": "obj-134",
+     "id": "obj-136",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3114,7 +3163,7 @@
    },
    {
     "box": {
-     "id": "obj-135",
+     "id": "obj-137",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3132,7 +3181,7 @@
    },
    {
     "box": {
-     "id": "obj-136",
+     "id": "obj-138",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3150,7 +3199,7 @@
    },
    {
     "box": {
-     "id": "obj-137",
+     "id": "obj-139",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3168,7 +3217,7 @@
    },
    {
     "box": {
-     "id": "obj-138",
+     "id": "obj-140",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3186,7 +3235,7 @@
    },
    {
     "box": {
-     "id": "obj-139",
+     "id": "obj-141",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3209,7 +3258,7 @@
    },
    {
     "box": {
-     "id": "obj-140",
+     "id": "obj-142",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3227,7 +3276,7 @@
    },
    {
     "box": {
-     "id": "obj-141",
+     "id": "obj-143",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3245,7 +3294,7 @@
    },
    {
     "box": {
-     "id": "obj-142",
+     "id": "obj-144",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3263,7 +3312,7 @@
    },
    {
     "box": {
-     "id": "obj-143",
+     "id": "obj-145",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3281,7 +3330,7 @@
    },
    {
     "box": {
-     "id": "obj-144",
+     "id": "obj-146",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3299,7 +3348,7 @@
    },
    {
     "box": {
-     "id": "obj-145",
+     "id": "obj-147",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3322,7 +3371,7 @@
    },
    {
     "box": {
-     "id": "obj-146",
+     "id": "obj-148",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -3341,43 +3390,6 @@
    },
    {
     "box": {
-     "id": "obj-147",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 1,
-     "outlettype": [
-      ""
-     ],
-     "patching_rect": [
-      750.0,
-      276.0,
-      86.4,
-      22.0
-     ],
-     "text": "prepend set"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-148",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 2,
-     "outlettype": [
-      "int",
-      ""
-     ],
-     "patching_rect": [
-      870.0,
-      248.0,
-      80.0,
-      22.0
-     ],
-     "text": "unpack i s"
-    }
-   },
-   {
-    "box": {
      "id": "obj-149",
      "maxclass": "newobj",
      "numinlets": 1,
@@ -3386,7 +3398,7 @@
       ""
      ],
      "patching_rect": [
-      880.0,
+      750.0,
       276.0,
       86.4,
       22.0
@@ -3405,7 +3417,7 @@
       ""
      ],
      "patching_rect": [
-      1000.0,
+      870.0,
       248.0,
       80.0,
       22.0
@@ -3423,7 +3435,7 @@
       ""
      ],
      "patching_rect": [
-      1010.0,
+      880.0,
       276.0,
       86.4,
       22.0
@@ -3434,6 +3446,43 @@
    {
     "box": {
      "id": "obj-152",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "outlettype": [
+      "int",
+      ""
+     ],
+     "patching_rect": [
+      1000.0,
+      248.0,
+      80.0,
+      22.0
+     ],
+     "text": "unpack i s"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-153",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      1010.0,
+      276.0,
+      86.4,
+      22.0
+     ],
+     "text": "prepend set"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-154",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3451,7 +3500,7 @@
    },
    {
     "box": {
-     "id": "obj-153",
+     "id": "obj-155",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3469,7 +3518,7 @@
    },
    {
     "box": {
-     "id": "obj-154",
+     "id": "obj-156",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3487,7 +3536,7 @@
    },
    {
     "box": {
-     "id": "obj-155",
+     "id": "obj-157",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -3505,7 +3554,7 @@
    },
    {
     "box": {
-     "id": "obj-156",
+     "id": "obj-158",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3528,7 +3577,7 @@
    },
    {
     "box": {
-     "id": "obj-157",
+     "id": "obj-159",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -3547,7 +3596,7 @@
    },
    {
     "box": {
-     "id": "obj-158",
+     "id": "obj-160",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3565,7 +3614,7 @@
    },
    {
     "box": {
-     "id": "obj-159",
+     "id": "obj-161",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3583,7 +3632,7 @@
    },
    {
     "box": {
-     "id": "obj-160",
+     "id": "obj-162",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3601,7 +3650,7 @@
    },
    {
     "box": {
-     "id": "obj-161",
+     "id": "obj-163",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3619,7 +3668,7 @@
    },
    {
     "box": {
-     "id": "obj-162",
+     "id": "obj-164",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 3,
@@ -3639,7 +3688,7 @@
    },
    {
     "box": {
-     "id": "obj-163",
+     "id": "obj-165",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3657,7 +3706,7 @@
    },
    {
     "box": {
-     "id": "obj-164",
+     "id": "obj-166",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3675,7 +3724,7 @@
    },
    {
     "box": {
-     "id": "obj-165",
+     "id": "obj-167",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3693,7 +3742,7 @@
    },
    {
     "box": {
-     "id": "obj-166",
+     "id": "obj-168",
      "maxclass": "newobj",
      "numinlets": 6,
      "numoutlets": 6,
@@ -3708,15 +3757,15 @@
      "patching_rect": [
       740.0,
       506.0,
-      764.8000000000001,
+      867.2,
       22.0
      ],
-     "text": "route /dream/status/output_class /dream/status/levels /dream/status/rate /dream/status/iterations /dream/status/xruns"
+     "text": "route /dream/status/output_class /dream/status/levels /dream/status/rate /dream/status/iterations /dream/status/iterations_per_sample"
     }
    },
    {
     "box": {
-     "id": "obj-167",
+     "id": "obj-169",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 3,
@@ -3736,7 +3785,7 @@
    },
    {
     "box": {
-     "id": "obj-168",
+     "id": "obj-170",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3754,7 +3803,7 @@
    },
    {
     "box": {
-     "id": "obj-169",
+     "id": "obj-171",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3772,7 +3821,7 @@
    },
    {
     "box": {
-     "id": "obj-170",
+     "id": "obj-172",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3790,7 +3839,7 @@
    },
    {
     "box": {
-     "id": "obj-171",
+     "id": "obj-173",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -3809,7 +3858,7 @@
    },
    {
     "box": {
-     "id": "obj-172",
+     "id": "obj-174",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3827,7 +3876,7 @@
    },
    {
     "box": {
-     "id": "obj-173",
+     "id": "obj-175",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3845,7 +3894,7 @@
    },
    {
     "box": {
-     "id": "obj-174",
+     "id": "obj-176",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3863,7 +3912,7 @@
    },
    {
     "box": {
-     "id": "obj-175",
+     "id": "obj-177",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3881,7 +3930,7 @@
    },
    {
     "box": {
-     "id": "obj-176",
+     "id": "obj-178",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3899,11 +3948,12 @@
    },
    {
     "box": {
-     "id": "obj-177",
+     "id": "obj-179",
      "maxclass": "newobj",
-     "numinlets": 5,
-     "numoutlets": 5,
+     "numinlets": 6,
+     "numoutlets": 6,
      "outlettype": [
+      "",
       "",
       "",
       "",
@@ -3913,46 +3963,10 @@
      "patching_rect": [
       740.0,
       664.0,
-      617.6,
+      745.6,
       22.0
      ],
-     "text": "route /dream/status/latency /dream/status/recording /dream/status/dropped /dream/status/engine"
-    }
-   },
-   {
-    "box": {
-     "id": "obj-178",
-     "maxclass": "newobj",
-     "numinlets": 2,
-     "numoutlets": 1,
-     "outlettype": [
-      "float"
-     ],
-     "patching_rect": [
-      740.0,
-      694.0,
-      60.800000000000004,
-      22.0
-     ],
-     "text": "* 1000."
-    }
-   },
-   {
-    "box": {
-     "id": "obj-179",
-     "maxclass": "newobj",
-     "numinlets": 1,
-     "numoutlets": 1,
-     "outlettype": [
-      ""
-     ],
-     "patching_rect": [
-      740.0,
-      722.0,
-      86.4,
-      22.0
-     ],
-     "text": "prepend set"
+     "text": "route /dream/status/xruns /dream/status/latency /dream/status/recording /dream/status/dropped /dream/status/engine"
     }
    },
    {
@@ -3965,7 +3979,7 @@
       ""
      ],
      "patching_rect": [
-      870.0,
+      740.0,
       694.0,
       86.4,
       22.0
@@ -3976,6 +3990,42 @@
    {
     "box": {
      "id": "obj-181",
+     "maxclass": "newobj",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "outlettype": [
+      "float"
+     ],
+     "patching_rect": [
+      870.0,
+      694.0,
+      60.800000000000004,
+      22.0
+     ],
+     "text": "* 1000."
+    }
+   },
+   {
+    "box": {
+     "id": "obj-182",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      870.0,
+      722.0,
+      86.4,
+      22.0
+     ],
+     "text": "prepend set"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-183",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -3993,7 +4043,7 @@
    },
    {
     "box": {
-     "id": "obj-182",
+     "id": "obj-184",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -4011,7 +4061,25 @@
    },
    {
     "box": {
-     "id": "obj-183",
+     "id": "obj-185",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "outlettype": [
+      ""
+     ],
+     "patching_rect": [
+      1260.0,
+      694.0,
+      86.4,
+      22.0
+     ],
+     "text": "prepend set"
+    }
+   },
+   {
+    "box": {
+     "id": "obj-186",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 0,
@@ -4869,11 +4937,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-133",
+      "obj-135",
       0
      ],
      "source": [
-      "obj-132",
+      "obj-134",
       0
      ]
     }
@@ -4881,11 +4949,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-134",
+      "obj-136",
       0
      ],
      "source": [
-      "obj-133",
+      "obj-135",
       0
      ]
     }
@@ -4897,7 +4965,7 @@
       0
      ],
      "source": [
-      "obj-134",
+      "obj-136",
       0
      ]
     }
@@ -4909,7 +4977,7 @@
       0
      ],
      "source": [
-      "obj-134",
+      "obj-136",
       0
      ]
     }
@@ -4917,11 +4985,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-135",
+      "obj-137",
       0
      ],
      "source": [
-      "obj-133",
+      "obj-135",
       1
      ]
     }
@@ -4933,7 +5001,7 @@
       0
      ],
      "source": [
-      "obj-135",
+      "obj-137",
       0
      ]
     }
@@ -4945,7 +5013,7 @@
       0
      ],
      "source": [
-      "obj-135",
+      "obj-137",
       0
      ]
     }
@@ -4953,11 +5021,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-136",
+      "obj-138",
       0
      ],
      "source": [
-      "obj-133",
+      "obj-135",
       2
      ]
     }
@@ -4969,7 +5037,7 @@
       0
      ],
      "source": [
-      "obj-136",
+      "obj-138",
       0
      ]
     }
@@ -4981,7 +5049,7 @@
       0
      ],
      "source": [
-      "obj-136",
+      "obj-138",
       0
      ]
     }
@@ -4989,11 +5057,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-137",
+      "obj-139",
       0
      ],
      "source": [
-      "obj-133",
+      "obj-135",
       3
      ]
     }
@@ -5005,7 +5073,7 @@
       0
      ],
      "source": [
-      "obj-137",
+      "obj-139",
       0
      ]
     }
@@ -5017,7 +5085,7 @@
       0
      ],
      "source": [
-      "obj-137",
+      "obj-139",
       0
      ]
     }
@@ -5025,11 +5093,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-138",
+      "obj-140",
       0
      ],
      "source": [
-      "obj-133",
+      "obj-135",
       4
      ]
     }
@@ -5041,7 +5109,7 @@
       0
      ],
      "source": [
-      "obj-138",
+      "obj-140",
       0
      ]
     }
@@ -5049,11 +5117,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-139",
+      "obj-141",
       0
      ],
      "source": [
-      "obj-133",
+      "obj-135",
       5
      ]
     }
@@ -5061,11 +5129,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-140",
+      "obj-142",
       0
      ],
      "source": [
-      "obj-139",
+      "obj-141",
       0
      ]
     }
@@ -5077,7 +5145,7 @@
       0
      ],
      "source": [
-      "obj-140",
+      "obj-142",
       0
      ]
     }
@@ -5085,11 +5153,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-141",
+      "obj-143",
       0
      ],
      "source": [
-      "obj-139",
+      "obj-141",
       1
      ]
     }
@@ -5101,7 +5169,7 @@
       0
      ],
      "source": [
-      "obj-141",
+      "obj-143",
       0
      ]
     }
@@ -5109,11 +5177,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-142",
+      "obj-144",
       0
      ],
      "source": [
-      "obj-139",
+      "obj-141",
       2
      ]
     }
@@ -5125,7 +5193,7 @@
       0
      ],
      "source": [
-      "obj-142",
+      "obj-144",
       0
      ]
     }
@@ -5133,11 +5201,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-143",
+      "obj-145",
       0
      ],
      "source": [
-      "obj-139",
+      "obj-141",
       3
      ]
     }
@@ -5149,7 +5217,7 @@
       0
      ],
      "source": [
-      "obj-143",
+      "obj-145",
       0
      ]
     }
@@ -5157,11 +5225,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-144",
+      "obj-146",
       0
      ],
      "source": [
-      "obj-139",
+      "obj-141",
       4
      ]
     }
@@ -5173,31 +5241,7 @@
       0
      ],
      "source": [
-      "obj-144",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-145",
-      0
-     ],
-     "source": [
-      "obj-139",
-      5
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-146",
-      0
-     ],
-     "source": [
-      "obj-145",
       0
      ]
     }
@@ -5209,7 +5253,31 @@
       0
      ],
      "source": [
-      "obj-146",
+      "obj-141",
+      5
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-148",
+      0
+     ],
+     "source": [
+      "obj-147",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-149",
+      0
+     ],
+     "source": [
+      "obj-148",
       0
      ]
     }
@@ -5221,7 +5289,7 @@
       0
      ],
      "source": [
-      "obj-147",
+      "obj-149",
       0
      ]
     }
@@ -5229,11 +5297,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-148",
+      "obj-150",
       0
      ],
      "source": [
-      "obj-145",
+      "obj-147",
       1
      ]
     }
@@ -5241,11 +5309,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-149",
+      "obj-151",
       0
      ],
      "source": [
-      "obj-148",
+      "obj-150",
       0
      ]
     }
@@ -5257,7 +5325,7 @@
       0
      ],
      "source": [
-      "obj-149",
+      "obj-151",
       0
      ]
     }
@@ -5265,11 +5333,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-150",
+      "obj-152",
       0
      ],
      "source": [
-      "obj-145",
+      "obj-147",
       2
      ]
     }
@@ -5277,11 +5345,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-151",
+      "obj-153",
       0
      ],
      "source": [
-      "obj-150",
+      "obj-152",
       0
      ]
     }
@@ -5293,7 +5361,7 @@
       0
      ],
      "source": [
-      "obj-151",
+      "obj-153",
       0
      ]
     }
@@ -5301,11 +5369,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-152",
+      "obj-154",
       0
      ],
      "source": [
-      "obj-150",
+      "obj-152",
       1
      ]
     }
@@ -5317,7 +5385,7 @@
       0
      ],
      "source": [
-      "obj-152",
+      "obj-154",
       0
      ]
     }
@@ -5325,11 +5393,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-153",
+      "obj-155",
       0
      ],
      "source": [
-      "obj-145",
+      "obj-147",
       3
      ]
     }
@@ -5341,7 +5409,7 @@
       0
      ],
      "source": [
-      "obj-153",
+      "obj-155",
       0
      ]
     }
@@ -5349,11 +5417,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-154",
+      "obj-156",
       0
      ],
      "source": [
-      "obj-145",
+      "obj-147",
       4
      ]
     }
@@ -5365,7 +5433,7 @@
       0
      ],
      "source": [
-      "obj-154",
+      "obj-156",
       0
      ]
     }
@@ -5373,11 +5441,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-155",
+      "obj-157",
       0
      ],
      "source": [
-      "obj-145",
+      "obj-147",
       4
      ]
     }
@@ -5389,7 +5457,7 @@
       0
      ],
      "source": [
-      "obj-155",
+      "obj-157",
       0
      ]
     }
@@ -5397,11 +5465,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-156",
+      "obj-158",
       0
      ],
      "source": [
-      "obj-145",
+      "obj-147",
       5
      ]
     }
@@ -5409,59 +5477,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-157",
-      0
-     ],
-     "source": [
-      "obj-156",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-158",
-      0
-     ],
-     "source": [
-      "obj-157",
-      1
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-97",
-      0
-     ],
-     "source": [
-      "obj-158",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-159",
       0
      ],
      "source": [
-      "obj-156",
-      1
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-128",
-      0
-     ],
-     "source": [
-      "obj-159",
+      "obj-158",
       0
      ]
     }
@@ -5473,15 +5493,15 @@
       0
      ],
      "source": [
-      "obj-156",
-      2
+      "obj-159",
+      1
      ]
     }
    },
    {
     "patchline": {
      "destination": [
-      "obj-128",
+      "obj-97",
       0
      ],
      "source": [
@@ -5497,8 +5517,8 @@
       0
      ],
      "source": [
-      "obj-156",
-      3
+      "obj-158",
+      1
      ]
     }
    },
@@ -5521,8 +5541,20 @@
       0
      ],
      "source": [
-      "obj-156",
-      4
+      "obj-158",
+      2
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-130",
+      0
+     ],
+     "source": [
+      "obj-162",
+      0
      ]
     }
    },
@@ -5533,7 +5565,43 @@
       0
      ],
      "source": [
-      "obj-162",
+      "obj-158",
+      3
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-132",
+      0
+     ],
+     "source": [
+      "obj-163",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-164",
+      0
+     ],
+     "source": [
+      "obj-158",
+      4
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-165",
+      0
+     ],
+     "source": [
+      "obj-164",
       0
      ]
     }
@@ -5545,7 +5613,7 @@
       0
      ],
      "source": [
-      "obj-163",
+      "obj-165",
       0
      ]
     }
@@ -5553,11 +5621,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-164",
+      "obj-166",
       0
      ],
      "source": [
-      "obj-162",
+      "obj-164",
       1
      ]
     }
@@ -5569,7 +5637,7 @@
       0
      ],
      "source": [
-      "obj-164",
+      "obj-166",
       0
      ]
     }
@@ -5577,11 +5645,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-165",
+      "obj-167",
       0
      ],
      "source": [
-      "obj-162",
+      "obj-164",
       2
      ]
     }
@@ -5593,31 +5661,7 @@
       0
      ],
      "source": [
-      "obj-165",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-166",
-      0
-     ],
-     "source": [
-      "obj-156",
-      5
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
       "obj-167",
-      0
-     ],
-     "source": [
-      "obj-166",
       0
      ]
     }
@@ -5629,7 +5673,31 @@
       0
      ],
      "source": [
-      "obj-167",
+      "obj-158",
+      5
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-169",
+      0
+     ],
+     "source": [
+      "obj-168",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-170",
+      0
+     ],
+     "source": [
+      "obj-169",
       0
      ]
     }
@@ -5641,7 +5709,7 @@
       0
      ],
      "source": [
-      "obj-168",
+      "obj-170",
       0
      ]
     }
@@ -5649,11 +5717,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-169",
+      "obj-171",
       0
      ],
      "source": [
-      "obj-167",
+      "obj-169",
       1
      ]
     }
@@ -5665,7 +5733,7 @@
       0
      ],
      "source": [
-      "obj-169",
+      "obj-171",
       0
      ]
     }
@@ -5673,11 +5741,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-170",
+      "obj-172",
       0
      ],
      "source": [
-      "obj-167",
+      "obj-169",
       2
      ]
     }
@@ -5689,7 +5757,7 @@
       0
      ],
      "source": [
-      "obj-170",
+      "obj-172",
       0
      ]
     }
@@ -5697,11 +5765,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-171",
+      "obj-173",
       0
      ],
      "source": [
-      "obj-166",
+      "obj-168",
       1
      ]
     }
@@ -5709,11 +5777,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-172",
+      "obj-174",
       0
      ],
      "source": [
-      "obj-171",
+      "obj-173",
       0
      ]
     }
@@ -5725,7 +5793,7 @@
       0
      ],
      "source": [
-      "obj-172",
+      "obj-174",
       0
      ]
     }
@@ -5733,11 +5801,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-173",
+      "obj-175",
       0
      ],
      "source": [
-      "obj-171",
+      "obj-173",
       1
      ]
     }
@@ -5749,7 +5817,7 @@
       0
      ],
      "source": [
-      "obj-173",
+      "obj-175",
       0
      ]
     }
@@ -5757,11 +5825,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-174",
+      "obj-176",
       0
      ],
      "source": [
-      "obj-166",
+      "obj-168",
       2
      ]
     }
@@ -5773,7 +5841,7 @@
       0
      ],
      "source": [
-      "obj-174",
+      "obj-176",
       0
      ]
     }
@@ -5781,11 +5849,11 @@
    {
     "patchline": {
      "destination": [
-      "obj-175",
+      "obj-177",
       0
      ],
      "source": [
-      "obj-166",
+      "obj-168",
       3
      ]
     }
@@ -5797,7 +5865,7 @@
       0
      ],
      "source": [
-      "obj-175",
+      "obj-177",
       0
      ]
     }
@@ -5805,60 +5873,12 @@
    {
     "patchline": {
      "destination": [
-      "obj-176",
+      "obj-178",
       0
      ],
      "source": [
-      "obj-166",
+      "obj-168",
       4
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-121",
-      0
-     ],
-     "source": [
-      "obj-176",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-177",
-      0
-     ],
-     "source": [
-      "obj-166",
-      5
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-178",
-      0
-     ],
-     "source": [
-      "obj-177",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-179",
-      0
-     ],
-     "source": [
-      "obj-178",
-      0
      ]
     }
    },
@@ -5869,8 +5889,20 @@
       0
      ],
      "source": [
+      "obj-178",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
       "obj-179",
       0
+     ],
+     "source": [
+      "obj-168",
+      5
      ]
     }
    },
@@ -5881,32 +5913,8 @@
       0
      ],
      "source": [
-      "obj-177",
-      1
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-125",
+      "obj-179",
       0
-     ],
-     "source": [
-      "obj-180",
-      0
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "destination": [
-      "obj-181",
-      0
-     ],
-     "source": [
-      "obj-177",
-      2
      ]
     }
    },
@@ -5917,8 +5925,20 @@
       0
      ],
      "source": [
+      "obj-180",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
       "obj-181",
       0
+     ],
+     "source": [
+      "obj-179",
+      1
      ]
     }
    },
@@ -5929,15 +5949,15 @@
       0
      ],
      "source": [
-      "obj-177",
-      3
+      "obj-181",
+      0
      ]
     }
    },
    {
     "patchline": {
      "destination": [
-      "obj-126",
+      "obj-121",
       0
      ],
      "source": [
@@ -5953,8 +5973,80 @@
       0
      ],
      "source": [
-      "obj-177",
+      "obj-179",
+      2
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-127",
+      0
+     ],
+     "source": [
+      "obj-183",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-184",
+      0
+     ],
+     "source": [
+      "obj-179",
+      3
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-125",
+      0
+     ],
+     "source": [
+      "obj-184",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-185",
+      0
+     ],
+     "source": [
+      "obj-179",
       4
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-128",
+      0
+     ],
+     "source": [
+      "obj-185",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "destination": [
+      "obj-186",
+      0
+     ],
+     "source": [
+      "obj-179",
+      5
      ]
     }
    }

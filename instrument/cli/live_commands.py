@@ -175,6 +175,9 @@ def run_command(args: argparse.Namespace) -> int:
         code = engine.run(duration, reporter, on_ready, services)
     summary = engine.controls.metrics(reset_peaks=False)
     summary["exit_reason"] = engine.exit_reason
+    # first_sound / dream_ready / first_dream count from here: time.monotonic() (the system's monotonic clock,
+    # so a launcher can add the interpreter's own start-up, as benchmarks/live_latency.py does)
+    summary["engine_started_at"] = engine.started
     summary["takes"] = [str(p) for take in engine.takes for p in [*take.paths, take.log_path]]
     print(f"dreamsound: {engine.exit_reason}; xruns {summary['xruns']}", file=sys.stderr, flush=True)
     if headless:

@@ -127,7 +127,11 @@ class AudioCallback:
         if self.player.dreamed[slot]:
             if self.dream_gate:
                 self._level_target = 1.0
-            metrics.latency = (frame - self.player.capture_end[slot]) / self.samplerate + self.device_latency
+            # Every sample of a grain plays this long after it came in: the grain's start less its first sample's
+            # capture.
+            metrics.latency = (
+                frame - self.player.capture_end[slot] + self.player.window
+            ) / self.samplerate + self.device_latency
             if metrics.first_dream != metrics.first_dream:  # NaN: first dreamed grain
                 metrics.first_dream = time.monotonic() - self.started + self.device_latency
 

@@ -13,13 +13,15 @@ demand while the dreams go on with the previous one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +34,27 @@ from instrument.live import protocol as msg
 from instrument.live.priority import keep_off_the_audio_core, lower_process, lower_this_thread
 from instrument.live.shm import SegmentLayout, SharedState, WindowInfo
 from instrument.live.worker import CONTEXT, COVERAGE, DreamWorker, buffer_shape
-from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES
+from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES, WINDOW_SECONDS
 from instrument.model.native_log import quiet_start_up
 
 MAX_CONSECUTIVE_ERRORS = 5  # then the process exits and the supervisor starts a fresh one
+# The status classifies the input and the output (two windows through the model) at most this often, not
+# after every hop: at 0.08 s hops that would take a sixth of the dreaming time (docs/latency.md).
+CLASSIFY_SECONDS = 0.25
 NICE = 5  # the audio process (and the audio server) come first when the CPU is short
+
+
+@dataclass(frozen=True)
+class Prelude:
+    """What the dream process can do before the audio process knows the devices: TensorFlow and the model.
+
+    The process starts with this (at the very start of ``dreamsound run``), imports TensorFlow and loads the
+    model while the audio process opens its devices, then waits for its ``DreamSpec`` on the inbox."""
+
+    factory: Callable[[], msg.Dreamer] | None = None
+    model: Any = None
+    threads: int = 1
+    device: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,47 @@ class DreamSpec:
     precompile: bool = True
     precompile_layers: tuple[str, ...] = ()
     targets: dict[str, tuple[np.ndarray, int]] = field(default_factory=dict)  # captured sounds to restore
+
+    @property
+    def prelude(self) -> Prelude:
+        return Prelude(self.factory, self.model, self.threads, self.device)
+
+
+@contextlib.contextmanager
+def without_matplotlib() -> Iterator[None]:
+    """TensorFlow's import without matplotlib: Keras imports ``matplotlib.pyplot`` for its plotting helpers
+    when it can (half a second on a 2-core host) and does without when it cannot; the dream process never
+    plots. Afterwards matplotlib imports as usual."""
+    if "matplotlib" in sys.modules:
+        yield
+        return
+    sys.modules["matplotlib"] = None  # type: ignore[assignment]  # "import matplotlib" raises ImportError
+    try:
+        yield
+    finally:
+        if sys.modules.get("matplotlib", 0) is None:
+            del sys.modules["matplotlib"]
+
+
+def tensorflow_threads() -> int | None:
+    """TensorFlow's intra-op thread count as it runs in this process (None: TensorFlow not imported)."""
+    tf = sys.modules.get("tensorflow")
+    return None if tf is None else int(tf.config.threading.get_intra_op_parallelism_threads())
+
+
+def load_dreamer(prelude: Prelude) -> msg.Dreamer:
+    """The dreamer: the stand-in's factory, or YAMNet with TensorFlow's threads set first."""
+    if prelude.factory is not None:
+        return prelude.factory()
+    from instrument.model.runtime import configure_tensorflow
+
+    # Threads first: importing the dream modules makes tensors, after which TensorFlow keeps its pools as
+    # they are (engine.threads would be silently ignored).
+    with without_matplotlib():
+        configure_tensorflow(prelude.threads, prelude.device)
+    from instrument.dream.dreamer import Dreamer  # TensorFlow: only in this process
+
+    return Dreamer.load(prelude.model, prelude.threads, prelude.device)
 
 
 def compile_order(
@@ -107,8 +166,12 @@ class Outbox:
 
 
 class DreamProcess:
-    def __init__(self, spec: DreamSpec, inbox: Any, outbox: Outbox) -> None:
+    def __init__(
+        self, spec: DreamSpec, inbox: Any, outbox: Outbox, dreamer: msg.Dreamer | None = None, started: float = 0.0
+    ) -> None:
         self.spec = spec
+        self.preloaded = dreamer  # loaded before the spec came (``Prelude``)
+        self.started = started or time.monotonic()
         self.inbox = inbox
         self.out = outbox
         self.halt = threading.Event()
@@ -125,6 +188,9 @@ class DreamProcess:
         self._requested: set[FunctionKey] = set()
         self.scores_ready = False
         self.shared: SharedState | None = None
+        self._classified = 0.0  # time.monotonic() of the last status classification
+        self._compiling = False  # a requested compile (or the classification's) under way
+        self._later = 0  # background compiles still to do
 
     # --- messages from the audio process ------------------------------------------------
     def read_inbox(self) -> None:
@@ -185,25 +251,42 @@ class DreamProcess:
         """
         lower_this_thread(19)
         while not self.halt.is_set():
+            self._later = len(later) if self.compiles else 0
             try:
                 if not self._requests.empty():
+                    self._compiling = True
                     self._compile(self._requests.get(), "requested")
                 elif not self.scores_ready and self.dreamer.classes is not None:
+                    self._compiling = True
                     t0 = time.monotonic()
                     self.dreamer.scores(np.zeros((2, WINDOW_SAMPLES), np.float32))
                     self.scores_ready = True
                     self.out.send(msg.Compiled("classification", t0, time.monotonic()))
                 elif later and self.compiles:
+                    self._compiling = False
                     item = later.pop(0)
                     self._compile(item, f"{item.layer}/{item.mode}{'/flip' if item.flip else ''}")
                 else:
-                    self._compile(self._requests.get(timeout=0.5), "requested")
+                    self._compiling = False
+                    self._later = 0
+                    key = self._requests.get(timeout=0.5)
+                    self._compiling = True
+                    self._compile(key, "requested")
             except queue.Empty:
                 continue
             except Exception as err:
                 self.out.send(msg.Error(f"compiling: {type(err).__name__}: {err}"))
                 if not self.scores_ready:
                     self.scores_ready = None  # type: ignore[assignment]  # never again: no classification
+
+    def dream_share(self) -> float:
+        """The share of its time the dream loop may iterate: less while something waits to be compiled (the
+        compiling thread runs at the lowest priority in this process and gets the rest)."""
+        if self._compiling or not self._requests.empty():
+            return 0.5  # what a performer asked for (a mode, a layer) or the status classification
+        if self._later:
+            return 0.9  # the other modes, ahead of their use: slowly, the dream first
+        return 1.0
 
     # --- the status: what came in, what went out ----------------------------------------
     def classify(self) -> None:
@@ -212,8 +295,11 @@ class DreamProcess:
         if not self.scores_ready or self.shared is None:
             return
         t0 = time.monotonic()
+        if t0 - self._classified < CLASSIFY_SECONDS:
+            return
+        self._classified = t0
         rate = self.spec.samplerate
-        frames = self.spec.layout.window
+        frames = round(WINDOW_SECONDS * rate)  # the model's window (a grain may be shorter)
         heard = np.zeros(frames, np.float32)
         played = np.zeros(frames, np.float32)
         self.shared.input_ring.read_latest(heard)
@@ -232,16 +318,11 @@ class DreamProcess:
         spec = self.spec
         reader = threading.Thread(target=self.read_inbox, name="dream-inbox", daemon=True)
         reader.start()
-        t0 = time.monotonic()
+        t0 = self.started
         self.shared = SharedState(spec.layout, spec.shm_name)
         try:
             with quiet_start_up():  # TensorFlow's import, first run and compile: its chatter off stage
-                if spec.factory is not None:
-                    self.dreamer = spec.factory()
-                else:
-                    from instrument.dream.dreamer import Dreamer  # TensorFlow: only in this process
-
-                    self.dreamer = Dreamer.load(spec.model, spec.threads, spec.device)
+                self.dreamer = self.preloaded if self.preloaded is not None else load_dreamer(spec.prelude)
                 if self.dreamer.classes is not None:
                     self.out.send(msg.Classes(self.dreamer.classes))
                 for name, (audio, rate) in spec.targets.items():
@@ -264,7 +345,7 @@ class DreamProcess:
             pending, self._pending = self._pending, []
         for message in pending:
             self.apply(message)
-        self.out.send(msg.Ready(loaded - t0, time.monotonic() - loaded))
+        self.out.send(msg.Ready(loaded - t0, time.monotonic() - loaded, tensorflow_threads()))
         background = threading.Thread(
             target=self.compile_in_background, args=(order[1:],), name="dream-compile", daemon=True
         )
@@ -289,6 +370,7 @@ class DreamProcess:
             context=spec.context,
             coverage=spec.coverage,
             halt=self.halt,
+            share=self.dream_share,
         )
         errors = 0
         while not self.halt.is_set():
@@ -306,8 +388,23 @@ class DreamProcess:
                 self.halt.wait(spec.hop / spec.samplerate)
 
 
-def main(spec: DreamSpec, inbox: Any, outbox: Any) -> None:
-    """The dream process's entry point (``multiprocessing.Process(target=main)``)."""
+def receive_spec(inbox: Any) -> DreamSpec | None:
+    """The first ``DreamSpec`` on the inbox (anything before it is older than it: dropped); None: it ended."""
+    while True:
+        try:
+            message = inbox.recv()
+        except (EOFError, OSError):
+            return None
+        if isinstance(message, DreamSpec):
+            return message
+        if isinstance(message, msg.Stop):
+            return None
+
+
+def main(prelude: Prelude, inbox: Any, outbox: Any) -> None:
+    """The dream process's entry point (``multiprocessing.Process(target=main)``): TensorFlow and the model
+    first, then the ``DreamSpec`` from the inbox (the audio process sends it once it knows its devices)."""
+    started = time.monotonic()
     lower_priority(0)
     # Ctrl-C in a terminal reaches the whole process group: the audio process decides when this one ends
     # (a ``Stop`` message, or the end of its pipe), so a performer's Ctrl-C is not a crash to restart from.
@@ -315,7 +412,18 @@ def main(spec: DreamSpec, inbox: Any, outbox: Any) -> None:
     out = Outbox(outbox)
     code = 0
     try:
-        DreamProcess(spec, inbox, out).run()
+        try:
+            with quiet_start_up():
+                dreamer = load_dreamer(prelude)
+        except DreamSoundError as err:  # weights missing, a bad setting: the message says what to do
+            out.send(msg.Fatal(str(err)))
+            os._exit(0)
+        except Exception as err:
+            out.send(msg.Fatal(f"{type(err).__name__}: {err}"))
+            os._exit(0)
+        spec = receive_spec(inbox)
+        if spec is not None:
+            DreamProcess(spec, inbox, out, dreamer, started).run()
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1
     except BaseException as err:  # anything else: tell the audio process why before going

@@ -34,15 +34,16 @@ from instrument.errors import DreamSoundError
 from instrument.live.activity import ActivityLog
 from instrument.live.callback import AudioCallback
 from instrument.live.controls import Controls
-from instrument.live.dreamproc import DreamSpec
+from instrument.live.dreamproc import DreamSpec, Prelude
 from instrument.live.inputfile import load_input_file
 from instrument.live.metrics import Metrics
 from instrument.live.output import GrainPlayer
 from instrument.live.recorder import Recorder, RecordSwitch, check_record_dir
 from instrument.live.ringbuffer import RingBuffer
+from instrument.live.schedule import schedule_for
 from instrument.live.shm import SegmentLayout, SharedState
 from instrument.live.stream import LiveStream
-from instrument.live.supervisor import DreamSupervisor
+from instrument.live.supervisor import DreamSupervisor, Spawned, spawn_early
 from instrument.live.targets import TargetSounds, input_ring_frames
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SECONDS
 from instrument.model.loader import find_weights
@@ -87,8 +88,14 @@ class Engine:
         self._error_listeners: list[Callable[[str], None]] = []
         self._stop = threading.Event()
         self._weights_on_disk = True  # find_weights in prepare() says otherwise
+        self._prespawned: Spawned | None = None  # the dream process, started before the devices (run())
         self._started = time.monotonic()
         self.controls.add_listener(self._on_change)
+
+    @property
+    def started(self) -> float:
+        """time.monotonic() when this engine was made: what first_sound, dream_ready and first_dream count from."""
+        return self._started
 
     @property
     def plan(self) -> Any:  # devices.StreamPlan once prepared
@@ -151,15 +158,17 @@ class Engine:
         plan = self.plan
         audio, live = self.settings.audio, self.settings.live
         rate = plan.samplerate
-        window = round(WINDOW_SECONDS * rate)
-        hop = max(round(window * (1.0 - live.overlap)), (window + 1) // 2)  # fade <= hop at any rate
+        window = round(WINDOW_SECONDS * rate)  # what the status classifies
+        self.schedule = schedule = schedule_for(live, rate)  # what each grain plays, when (docs/latency.md)
         max_block = max(8192, audio.blocksize * 4)
-        layout = SegmentLayout(input_frames=input_ring_frames(rate, window), output_frames=2 * window, window=window)
+        layout = SegmentLayout(
+            input_frames=input_ring_frames(rate, window), output_frames=2 * window, window=schedule.grain
+        )
         self.shared = SharedState(layout)
         self.ring = self.shared.input_ring
         record_ring = RingBuffer(int(self.settings.record.buffer_seconds * rate), channels=2)
-        self.player = GrainPlayer(window, hop, max_block)
-        self._hop = hop
+        self.player = GrainPlayer(schedule.grain, schedule.hop, max_block)
+        self._hop = schedule.hop
         self.callback = AudioCallback(
             samplerate=rate,
             max_block=max_block,
@@ -187,7 +196,23 @@ class Engine:
             metrics=self.metrics,
             on_event=self._engine_event,
             activity=self.activity,
+            params_now=self._params_now,
+            prespawned=self._prespawned,
         )
+        self._prespawned = None  # the supervisor's now
+
+    def _params_now(self) -> tuple[DreamParams, bool]:
+        snap = self.controls.snapshot()
+        return snap.params, snap.freeze
+
+    def start_dream_process_early(self) -> None:
+        """Start the dream process now (TensorFlow's import and the model take seconds): before the devices
+        are opened, so that the first dream comes sooner; ``start()`` hands it its spec."""
+        if self._prespawned is None and self.supervisor is None:
+            cfg = self.settings
+            self._prespawned = spawn_early(
+                Prelude(self.dreamer_factory, cfg.model, cfg.engine.threads, cfg.engine.device)
+            )
 
     def _dream_spec(self) -> DreamSpec:
         """What a (new) dream process starts from: the current parameters and captured sounds."""
@@ -246,6 +271,9 @@ class Engine:
         """Stop audio, the dream process and finalize the recording. Safe to call twice."""
         self._stop.set()
         self.stream.close()
+        if self._prespawned is not None:  # started early, never handed a spec
+            self._prespawned.end()
+            self._prespawned = None
         if self.supervisor is not None:
             self.supervisor.stop()
         if self.recording is not None:
@@ -313,7 +341,7 @@ class Engine:
         audio = self.settings.audio
         interval = interval or self.settings.live.status_interval
         stop_frame = math.inf if duration is None else self.metrics.frames + duration * rate
-        tail = (self.player.window + self.player.hop) / rate
+        tail = (self.schedule.delay + self.schedule.hop) / rate  # the dream of the file's last sample, played
         wall_limit = math.inf if duration is None else time.monotonic() + duration + 10.0
         next_report = time.monotonic() + interval
         code = 0
@@ -367,7 +395,13 @@ class Engine:
         audio starts (a preset from the command line); ``services`` (``start() -> str`` and
         ``stop()``, e.g. the OSC surface) run while the audio runs.
         """
-        self.prepare()
+        if self.dreamer_factory is None:  # YAMNet: its import and loading overlap the checks and devices
+            self.start_dream_process_early()
+        try:
+            self.prepare()
+        except BaseException:
+            self.stop()
+            raise
         if on_ready is not None:
             on_ready(self)
         handlers = {}

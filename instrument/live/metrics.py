@@ -39,7 +39,7 @@ class Metrics:
         self.nonfinite_blocks = 0
         self.grains = 0  # dreamed windows started at the output
         self.held_grains = 0  # grain starts that had to replay (hold) an already played window
-        self.latency = float("nan")  # seconds, newest input sample of a window -> that window's first output
+        self.latency = float("nan")  # seconds, an input sample -> its dream at the output (every sample alike)
         self.first_dream = float("nan")  # seconds from engine start to the first dreamed sound at the output
         self.first_sound = float("nan")  # seconds from engine start to the first block at the output
         self.callback_seconds = 0.0  # last callback's duration
@@ -70,6 +70,10 @@ class Metrics:
         self.output_class_frame = -1  # stream frame just after the 0.975 s of output that output_class is of
         self._cycles = np.zeros(HISTORY, np.float64)
         self._per_window = np.zeros(HISTORY, np.float64)
+        self._per_sample = np.zeros(HISTORY, np.float64)  # iterations in what each grain plays, per sample
+        self._overhead = np.zeros(HISTORY, np.float64)  # seconds of each cycle outside the iterations
+        self._classify = np.zeros(64, np.float64)  # seconds of the status classifications (in the dream process)
+        self._classify_count = 0
         self._iter_seconds = np.zeros(HISTORY, np.float64)
         self._iter_times = np.zeros(HISTORY, np.float64)
         self._cycle_count = 0
@@ -87,11 +91,14 @@ class Metrics:
         """Blocks whose status flags reported an under- or overflow (JACK sets two flags per xrun)."""
         return self.xrun_blocks
 
-    def add_cycle(self, seconds: float, iterations: int) -> None:
-        """Worker: one window dreamed in ``seconds`` with ``iterations`` iterations."""
+    def add_cycle(self, seconds: float, iterations: int, per_sample: float = 0.0, overhead: float = 0.0) -> None:
+        """Worker: one window dreamed in ``seconds`` with ``iterations`` iterations; its grain plays samples
+        ``per_sample`` iterations deep; ``overhead`` seconds of it were not iterations."""
         i = self._cycle_count % HISTORY
         self._cycles[i] = seconds
         self._per_window[i] = iterations
+        self._per_sample[i] = per_sample
+        self._overhead[i] = overhead
         self._cycle_count += 1
         self.windows += 1
         self.last_window_iterations = iterations
@@ -101,11 +108,18 @@ class Metrics:
         end = report.started + report.seconds
         for seconds in report.iteration_seconds:
             self.add_iteration(seconds, end)
-        self.add_cycle(report.seconds, report.iterations)
+        self.add_cycle(
+            report.seconds, report.iterations, getattr(report, "per_sample", 0.0), getattr(report, "overhead", 0.0)
+        )
         if report.late:
             self.late_windows += 1
         if report.iterations:
             self.iteration_shortfall_max = max(self.iteration_shortfall_max, report.allowed - report.iterations)
+
+    def add_classification(self, seconds: float) -> None:
+        """The dream process classified the input and the output for the status in ``seconds``."""
+        self._classify[self._classify_count % self._classify.shape[0]] = seconds
+        self._classify_count += 1
 
     def add_iteration(self, seconds: float, when: float | None = None) -> None:
         i = self._iter_count % HISTORY
@@ -174,6 +188,13 @@ class Metrics:
             "windows": self.windows,
             "late_windows": self.late_windows,
             "iterations_per_window": round(float(per_window.mean()), 2) if n else 0.0,
+            # All the iterations whose windows covered a sample before the grain that plays it was published,
+            # weighted by the grain's envelope: how deep what you hear is dreamed.
+            "iterations_per_sample": round(float(self._per_sample[:n].mean()), 2) if n else 0.0,
+            "hop_overhead_ms": round(float(np.median(self._overhead[:n])) * 1000, 2) if n else None,
+            "classify_ms": round(float(np.median(self._classify[: min(self._classify_count, 64)])) * 1000, 2)
+            if self._classify_count else None,
+            "classifications": self._classify_count,
             "iteration_ms": round(self.iteration_seconds() * 1000, 3),
             "cycle_ms_median": round(float(np.median(cycles)) * 1000, 2) if n else None,
             "cycle_ms_p99": round(float(np.percentile(cycles, 99)) * 1000, 2) if n else None,
@@ -248,7 +269,10 @@ def status_line(m: dict[str, Any], params: Any = None, class_name: Callable[[int
     parts.append(f"in {level_db(m['input_peak'])} out {level_db(m['output_peak'])} dB")
     state = m.get("engine_state", "dreaming")
     if state == "dreaming":
-        parts.append(f"it {m['iterations_per_second']:.0f}/s {m['iterations_per_window']:.0f}/hop")
+        parts.append(
+            f"it {m['iterations_per_second']:.0f}/s {m['iterations_per_window']:.1f}/hop"
+            f" {m.get('iterations_per_sample', 0.0):.1f}/sample"
+        )
     else:
         parts.append(f"dreams {state}")
     parts.append("lat -" if m["latency"] is None else f"lat {m['latency']:.2f}s")

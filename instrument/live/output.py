@@ -1,8 +1,9 @@
 """Dreamed windows to a continuous signal: a grain player (overlap-add with equal-sum crossfades) and a safety limiter.
 
 Grains start every ``hop`` frames on a fixed schedule counted from the stream's
-first frame. Each start takes the newest published window; when the worker has
-published nothing new since, the last window is replayed, so the output holds
+first frame; a grain is ``window`` frames long (``instrument.live.schedule``: the newest hop plus
+its crossfade by default, or the whole 0.975 s window). Each start takes the newest published
+window; when the worker has published nothing new since, the last window is replayed, so the output holds
 (loops) smoothly instead of gapping. The envelope rises and falls over
 ``window - hop`` frames with sin^2/cos^2 ramps, so overlapping grains always sum
 to unity gain (a Hann window at 50 % overlap). A grain that starts while no other
@@ -38,7 +39,7 @@ class GrainPlayer:
         self.hop = int(hop)
         self.envelope = crossfade_envelope(self.window, self.hop)
         self.flat_start = self.envelope.copy()
-        self.flat_start[: self.window // 2] = 1.0  # no fade-in (the fade-out stays)
+        self.flat_start[: self.window - self.hop] = 1.0  # no fade-in (the fade-out stays)
         self.buffers = touched_zeros((slots, self.window))
         self.capture_end = [0] * slots  # absolute input frame just after the window's newest sample
         self.dreamed = [False] * slots  # False for a window published undreamed (iterations 0)

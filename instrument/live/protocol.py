@@ -59,6 +59,7 @@ class Classes:
 class Ready:
     load_seconds: float
     compile_seconds: float
+    tf_threads: int | None = None  # TensorFlow's intra-op threads as it runs (None: no TensorFlow)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,35 @@ BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
 EventHandler = Callable[[str, bool], None]  # (message, is_error)
 
 
+class Spawned:
+    """A dream process started with its ``Prelude`` (TensorFlow, the model), waiting for its ``DreamSpec``."""
+
+    def __init__(self, ctx: Any, prelude: dreamproc.Prelude) -> None:
+        inbox_r, self.inbox = ctx.Pipe(duplex=False)
+        self.outbox, outbox_w = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(
+            target=dreamproc.main, args=(prelude, inbox_r, outbox_w), name="dreamsound-dream", daemon=True
+        )
+        self.proc.start()
+        dreamproc.lower_priority(self.proc.pid)
+        inbox_r.close()
+        outbox_w.close()  # so that its death reads as end-of-file here
+
+    def end(self) -> None:
+        """Stop it (never handed a spec: nothing to finish)."""
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        for conn in (self.inbox, self.outbox):
+            conn.close()
+
+
+def spawn_early(prelude: dreamproc.Prelude) -> Spawned:
+    """Start the dream process now, before the devices are known: it imports TensorFlow and loads the model
+    meanwhile (``DreamSupervisor(prespawned=...)`` hands it its spec)."""
+    return Spawned(multiprocessing.get_context("spawn"), prelude)
+
+
 def describe_exit(code: int | None) -> str:
     if code is None:
         return "did not exit"
@@ -63,8 +92,15 @@ class DreamSupervisor:
         max_failures: int = 5,
         failure_window: float = 60.0,
         stall_seconds: float = 20.0,
+        params_now: Callable[[], tuple[Any, bool]] | None = None,
+        prespawned: Spawned | None = None,
     ) -> None:
         self.spec_for = spec_for
+        # The parameters as they are now, sent whenever any change is (so nothing older than a spec already
+        # sent can follow it); without it, each change's own snapshot.
+        self.params_now = params_now
+        self._prespawned = prespawned
+        self._send_lock = threading.Lock()
         self.shared = shared
         self.player = player
         self.callback = callback
@@ -75,6 +111,7 @@ class DreamSupervisor:
         self.failure_window = failure_window
         self.stall_seconds = stall_seconds
         self.classes: Any = None  # the model's ClassMap once the dream process has sent it
+        self.tf_threads: int | None = None  # TensorFlow's intra-op threads in the dream process (when ready)
         self.fatal = ""  # set when the model cannot load at all: the run should end with this
         self.pid: int | None = None
         self.ready = threading.Event()  # set at each (re)start once the process dreams
@@ -99,6 +136,9 @@ class DreamSupervisor:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
+        if self._prespawned is not None:  # never started
+            self._prespawned.end()
+            self._prespawned = None
         self._outq.put(msg.Stop())
         if self._thread.is_alive():
             self._thread.join(timeout + 2)
@@ -126,21 +166,20 @@ class DreamSupervisor:
 
     # --- the process -------------------------------------------------------------------
     def _spawn(self) -> None:
-        inbox_r, inbox_w = self._ctx.Pipe(duplex=False)
-        outbox_r, outbox_w = self._ctx.Pipe(duplex=False)
-        self._inbox = inbox_w  # first: a change from now on reaches this process (it queues until loaded)
-        spec = self.spec_for()
-        proc = self._ctx.Process(
-            target=dreamproc.main, args=(spec, inbox_r, outbox_w), name="dreamsound-dream", daemon=True
-        )
         self.ready.clear()
         self.settled.clear()
         self.metrics.engine_state = "loading"
-        proc.start()
-        dreamproc.lower_priority(proc.pid)
-        inbox_r.close()
-        outbox_w.close()  # so that its death reads as end-of-file here
-        self._proc, self._outbox, self.pid = proc, outbox_r, proc.pid
+        spawned, self._prespawned = self._prespawned, None
+        with self._send_lock:  # the spec, then changes made after it (the sender holds this lock to send)
+            spec = self.spec_for()
+            if spawned is None:
+                spawned = Spawned(self._ctx, spec.prelude)
+            self._inbox = spawned.inbox
+            try:
+                spawned.inbox.send(spec)
+            except (OSError, ValueError, EOFError):
+                pass  # it died already: the relay finds out
+        self._proc, self._outbox, self.pid = spawned.proc, spawned.outbox, spawned.proc.pid
         self.processes += 1
         self._last_fatal = ""
         self._last_report = time.monotonic()
@@ -242,12 +281,14 @@ class DreamSupervisor:
                 m.output_class, m.output_score = message.output_class, message.output_score
                 m.target_score = message.target_score
                 m.output_class_frame = message.played_end
+                m.add_classification(message.finished - message.started)
                 self.activity.add("classify", message.started, message.finished)
             case msg.Compiled(_, started, finished):
                 self.activity.add("compile", started, finished)
             case msg.Classes(classes):
                 self.classes = classes
-            case msg.Ready(load_seconds, compile_seconds):
+            case msg.Ready(load_seconds, compile_seconds, tf_threads):
+                self.tf_threads = tf_threads
                 self._ever_ready = True
                 self._last_report = time.monotonic()
                 if m.worker_started != m.worker_started:
@@ -281,13 +322,16 @@ class DreamSupervisor:
             # Targets in order, then only the newest parameters (they are complete snapshots and may
             # name a target sent in the same batch).
             params = [item for item in batch if isinstance(item, msg.Params)]
-            messages: list[msg.ToDream] = [item for item in batch if isinstance(item, msg.Target)] + params[-1:]
-            if any(isinstance(item, msg.Stop) for item in batch):
-                messages.append(msg.Stop())
-            for item in messages:
-                try:
-                    self._inbox.send(item)
-                except (OSError, ValueError, EOFError):
-                    pass  # the process is gone; its successor starts from the current state
+            with self._send_lock:
+                if params and self.params_now is not None:
+                    params = [msg.Params(*self.params_now())]  # as they are now: newer than any spec sent
+                messages: list[msg.ToDream] = [item for item in batch if isinstance(item, msg.Target)] + params[-1:]
+                if any(isinstance(item, msg.Stop) for item in batch):
+                    messages.append(msg.Stop())
+                for item in messages:
+                    try:
+                        self._inbox.send(item)
+                    except (OSError, ValueError, EOFError):
+                        pass  # the process is gone; its successor starts from the current state
             if messages and isinstance(messages[-1], msg.Stop):
                 return

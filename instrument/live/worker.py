@@ -10,7 +10,10 @@ enters only where it is new, with a short crossfade where the dream fades into i
 Then it runs iterations with the parameters current at each one, each with its
 windows at offsets drawn afresh (``instrument.dream.buffer``: the jitter that makes
 the dream hold at any framing), until ``iterations`` are done or the grain start
-is near, and publishes the newest window at the device rate.
+is near, and publishes the newest ``window`` frames at the device rate: the grain the
+audio process plays (``instrument.live.schedule``: with ``live.grain: hop`` the newest hop
+plus its crossfade, so the dream is heard a hop and a lead after the input; with
+``window`` the whole 0.975 s window).
 
 What it publishes is full band (``dream.band: full``, docs/full-band.md): the input's
 own device-rate frames of the window plus the dream's *change* (the dreamed buffer
@@ -26,7 +29,13 @@ deepens across hops instead of restarting at every window; consecutive published
 windows share their overlap's history, so the overlap-add plays one continuing
 dream. What it cannot keep up with is dropped (the output holds meanwhile); after
 a gap longer than the buffer it starts again from the input. With ``freeze`` the
-buffer stops moving and keeps being dreamed on; the same window is published.
+buffer stops moving and keeps being dreamed on; its newest 0.975 s window plays as a loop
+(grains step through it hop by hop, crossfaded where the loop wraps; with ``grain: window``
+the same window every hop).
+
+Each sample of the buffer carries its *depth*: the iterations it has been through (carried with
+it from hop to hop). A report gives the depth of what the published grain will play,
+weighted by the grain's envelope (``per_sample``): the iterations per sample that are heard.
 
 The loop knows nothing about processes: it reads an input ring, asks ``current()``
 for the parameters, and hands results to ``publish`` and ``report``. Its clock is
@@ -48,17 +57,18 @@ import numpy as np
 from instrument.audiofile import fit_length, resample
 from instrument.dream.buffer import draw_offsets, window_count
 from instrument.dream.params import DreamParams
+from instrument.live.output import crossfade_envelope
 from instrument.live.ringbuffer import RingBuffer
+from instrument.live.schedule import lead_frames
 from instrument.live.shm import WindowInfo
-from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES
+from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES, WINDOW_SECONDS
 from instrument.settings import LiveSettings
 
 CONTEXT = LiveSettings.context  # buffer length in windows (live.context; 1.5: the newest plus half a window)
 COVERAGE = LiveSettings.coverage  # windows over every sample per iteration (live.coverage; K = 4 at 1.5 windows)
-SEAM_SECONDS = 0.05  # crossfade from the carried dream into fresh input
+SEAM_SECONDS = 0.01  # crossfade from the carried dream into fresh input (short: it pulls the dream back to it)
 RESAMPLE_PAD = 64  # 16 kHz samples resampled beyond both ends of what is kept (soxr's edges stay outside)
 HANDOFF_SECONDS = 0.005  # pipe message + copy into a grain slot in the audio process
-MAX_LEAD_SECONDS = 0.55  # the dreaming time never makes the latency exceed 0.6 s with the device's (small overlaps)
 
 
 def buffer_shape(samplerate: int, context: float = CONTEXT, coverage: float = COVERAGE) -> tuple[int, int]:
@@ -85,6 +95,8 @@ class WindowReport:
     iteration_seconds: list[float] = field(default_factory=list)
     late: bool = False  # published after the grain start it aimed at
     carried: int = 0  # 16 kHz samples of the buffer that continued the previous dream
+    per_sample: float = 0.0  # iterations in what the grain plays, per sample (envelope-weighted depth)
+    overhead: float = 0.0  # seconds of the cycle outside the iterations: read, resample, assemble, publish
 
     @property
     def allowed(self) -> int:
@@ -150,6 +162,8 @@ class ContinuedBuffer:
         self.seam = seam
         self.samples: np.ndarray | None = None  # the dreamed result, [length]
         self.input: np.ndarray | None = None  # the input at 16 kHz, [length], the same samples undreamed
+        self.depth = np.zeros(length, np.float32)  # iterations each sample has been through
+        self._depth = np.zeros(length, np.float32)
         self.end = 0
         self._fade_in = fade_in(seam)  # weight of the fresh input across the seam
 
@@ -171,6 +185,7 @@ class ContinuedBuffer:
         carried = self.carried(end)
         if carried == 0:
             out = fit_length(fresh[-self.length :], self.length).astype(np.float32, copy=True)
+            self.depth.fill(0.0)
             return out, out.copy(), 0
         assert self.samples is not None and self.input is not None
         out = np.empty(self.length, np.float32)
@@ -180,6 +195,10 @@ class ContinuedBuffer:
         undreamed = np.empty(self.length, np.float32)
         undreamed[:carried] = self.input[self.length - carried :]
         undreamed[carried:] = fresh[-new:]
+        depth = self._depth  # the carried samples keep their depth, the new ones start at 0
+        depth[:carried] = self.depth[self.length - carried :]
+        depth[carried:] = 0.0
+        self._depth, self.depth = self.depth, depth
         seam = min(self.seam, carried, fresh.shape[0] - new)
         if seam > 0:
             a = carried - seam
@@ -190,6 +209,7 @@ class ContinuedBuffer:
             # read's edge): where the dream changed nothing, buffer and input stay equal, the change zero.
             old = undreamed[a:carried]
             undreamed[a:carried] = old + fade * (raw - old)
+            depth[a:carried] *= 1.0 - fade  # the dream's share across the seam
         return out, undreamed, carried
 
     def keep(self, end: int, dreamed: np.ndarray, undreamed: np.ndarray) -> None:
@@ -199,6 +219,7 @@ class ContinuedBuffer:
 
     def forget(self) -> None:
         self.samples = self.input = None
+        self.depth.fill(0.0)
 
 
 class DreamWorker:
@@ -220,6 +241,7 @@ class DreamWorker:
         seed: int | None = None,
         halt: threading.Event | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        share: Callable[[], float] = lambda: 1.0,
     ) -> None:
         self.dreamer = dreamer
         self.current = current  # (params, freeze), current at each call
@@ -230,19 +252,33 @@ class DreamWorker:
         self.window = window
         self.hop = hop
         self.grid = RateGrid(samplerate)
-        # The dreaming time: capture this long before the grain start (the latency, less the device's).
-        self.lead = max(1, min(int(budget * hop), round(MAX_LEAD_SECONDS * samplerate)))
+        # The dreaming time: capture this long before the grain start (the latency less the grain and the device's).
+        self.lead = lead_frames(budget, hop, samplerate)
         self.margin = publish_margin(block, samplerate)
+        self.block = block
         self.halt = halt or threading.Event()
         self.clock = clock
+        # The share of the time the iterations may take (1: all of it). The dream process lowers it while a
+        # compile waits: with a lead over a hop the worker never idles, and a compiling thread at a lower
+        # priority would otherwise get no CPU at all (a mode change would never arrive).
+        self.share = share
         self.length, self.count = buffer_shape(samplerate, context, coverage)
         self.buffer = ContinuedBuffer(self.length, round(SEAM_SECONDS * SAMPLE_RATE))
         self.rng = np.random.default_rng(seed)
         self._last_boundary = 0
-        self._frozen = False
+        self._pace: float | None = None  # seconds per iteration (rests included) in the last window that had one
         self._raw = np.zeros(window, np.float32)
-        self._held_raw = np.zeros(window, np.float32)  # the input's frames of the newest window (kept for freeze)
-        self._held_end: int | None = None  # the frame they end at
+        self._raw_in = np.zeros(window, np.float32)
+        # Freeze: the held buffer's newest 0.975 s window is played as a loop, a grain per hop stepping through it.
+        self._loop = max(window, round(WINDOW_SECONDS * samplerate))
+        self._held_raw = np.zeros(self._loop, np.float32)  # the input's frames of the held loop (for full band)
+        self._held_end: int | None = None  # the frame they end at (None: not held)
+        self._loop_step = 0  # frames into the loop of the next frozen grain
+        self._loop_of: int | None = None  # the held buffer's end frame the loop is of
+        # The grain's envelope on the 16 kHz buffer (for the depth of what it plays) and each frame's sample.
+        g = self.grid
+        self._envelope = crossfade_envelope(window, hop).astype(np.float64) / hop
+        self._grain16 = (np.arange(window) - window) * g.samples // g.frames  # 16 kHz offsets from the grain's end
 
     # --- timing ------------------------------------------------------------------------
     def _wait_for_frame(self, frame: int) -> bool:
@@ -255,14 +291,30 @@ class DreamWorker:
         return False
 
     def next_boundary(self) -> int:
-        """The grain start to dream for: the newest whose capture point has passed, or the next one."""
-        newest = (self.ring.written + self.lead) // self.hop * self.hop
-        # The first buffer is a whole one: one reaching back before the stream's first frame would
-        # play that silence as a dip right when the dreams fade in.
-        first_whole = -(-(self.grid.to_device(self.length) + self.lead) // self.hop) * self.hop
+        """The grain start to dream for: the next one, or when that is too close (the worker fell behind),
+        the first whose publish deadline is still ahead (lead <= hop: the newest whose capture point passed)."""
+        written = self.ring.written
+        # A deadline closer than twice the hand-off margin is as good as missed: the read, the assembly and
+        # the publication take some of it (more on a loaded host).
+        soonest = written + math.ceil(2 * self.margin * self.samplerate) + 1
+        if self.lead > self.hop:
+            newest = -(-soonest // self.hop) * self.hop
+        else:
+            newest = (written + self.lead) // self.hop * self.hop
+        # The first grain plays only input: one reaching back before the stream's first frame would play
+        # that silence as a dip right when the dreams fade in. (The buffer's older context may still reach
+        # back before it, as silence: with short grains the first dream comes a buffer's length sooner.)
+        first_whole = -(-(self.window + self.lead) // self.hop) * self.hop
         return max(newest, self._last_boundary + self.hop, first_whole)
 
     # --- input -------------------------------------------------------------------------
+    def _newest_16k(self, written: int) -> int:
+        """The newest 16 kHz position, on the rate grid, that the input written up to ``written`` can be cut at
+        (with the resampler's margin after it)."""
+        grid = self.grid
+        pad = grid.to_device(grid.floor_position(RESAMPLE_PAD) + grid.samples)
+        return grid.to_16k((written - pad) // grid.frames * grid.frames)
+
     def _read_16k(self, end16: int, samples: int) -> np.ndarray | None:
         """The input's ``samples`` 16 kHz samples ending at ``end16``, resampled with margins on both sides."""
         grid = self.grid
@@ -292,17 +344,24 @@ class DreamWorker:
         t0 = self.clock()
         frame_now = self.ring.written
         deadline = t0 + (boundary - frame_now) / self.samplerate - self.margin
+        # The buffer reaches as far as the input does: with a lead longer than the hop it runs past the grain,
+        # so the newest samples are dreamed on for hops before they play (docs/latency.md).
+        end16 = max(end16, self._newest_16k(frame_now))
         carried = 0
         publish_end = capture_end
         undreamed: np.ndarray | None = None
+        if not freeze:
+            self._held_end = self._loop_of = None
         if params.iterations == 0 and not freeze:
             self.buffer.forget()  # nothing to dream: pass the input through; dreaming restarts from it
             x = None
         elif freeze and self.buffer.samples is not None:
             x, undreamed = self.buffer.samples, self.buffer.input  # keep deepening the held buffer
             end16, carried = self.buffer.end, self.length
-            publish_end = self.grid.to_device(end16)
+            publish_end = self._loop_end(self.grid.to_device(end16))
             capture_end = frame_now  # held: the latency of what is played is not the input's
+        elif self.buffer.samples is not None and end16 == self.buffer.end:  # no new input since: dream on
+            x, undreamed, carried = self.buffer.samples, self.buffer.input, self.length
         else:
             fresh = self._read_16k(end16, self.buffer.fresh_needed(end16))
             if fresh is None:
@@ -313,6 +372,7 @@ class DreamWorker:
                 return
             x, undreamed, carried = self.buffer.advance(end16, fresh)
         times: list[float] = []
+        rested = 0.0  # seconds left to a compile (``share``)
         first = self.clock()
         if x is not None:
             y = x[None, :]
@@ -322,8 +382,11 @@ class DreamWorker:
                 if len(times) >= params.iterations:
                     break
                 t_iter = self.clock()
-                # Stop when one more iteration, at this window's own pace, would miss the deadline.
-                if times and t_iter + spent / len(times) > deadline:
+                # Stop when one more iteration, at this window's own pace (before its first: the last
+                # window's), would miss the deadline. With short hops a window may get none: its samples
+                # were dreamed on in the hops before, and the time left goes to the next one.
+                pace = spent / len(times) if times else self._pace
+                if pace is not None and t_iter + pace > deadline:
                     break
                 offsets = draw_offsets(self.rng, self.length, self.count, "grid")
                 y = self.dreamer.iterate_buffer(y, params, offsets).audio
@@ -331,28 +394,75 @@ class DreamWorker:
                 spent += times[-1]
                 if t_iter > deadline:
                     break
+                share = self.share()
+                if share < 1.0:  # leave the core to a compile (the same process, lower priority) for a while
+                    rest = min(times[-1] * (1.0 - share) / max(share, 0.05), deadline - self.clock())
+                    if rest > 0:
+                        self.halt.wait(rest)
+                        spent += rest
+                        rested += rest
+            if times:
+                self._pace = spent / len(times)
+            elif self._pace is not None:  # none fitted at that pace: one slow iteration (a stall) must not
+                self._pace *= 0.7  # keep every later window from trying; in a few hops one is tried again
             y16 = np.asarray(y.numpy() if hasattr(y, "numpy") else y, np.float32).reshape(-1)
             if not np.all(np.isfinite(y16)):
                 y16 = np.nan_to_num(y16, nan=0.0, posinf=0.0, neginf=0.0)
             assert undreamed is not None
+            self.buffer.depth += len(times)
             self.buffer.keep(end16, y16, undreamed)
             out = self._assemble(y16, undreamed, end16, publish_end, params.band)
+            per_sample = self.depth_played(end16, publish_end)
         else:
             out = self._pass_through(end16, capture_end, params.band)
+            per_sample = 0.0
         count = len(times)
-        self.publish(out, WindowInfo(capture_end, count > 0 or carried > 0, count))
+        late = self.ring.written > boundary
+        # A grain more than a hop late would play its hop of the past after the one the output holds now
+        # (the output would step back in time): dropped; the output holds until the next one, on time.
+        if not self.ring.written > boundary + self.hop:
+            # Not before the previous grain has started (its callback done): the player takes the newest
+            # window at each start, so one published earlier would play a hop early (a hop with no time for
+            # an iteration gets here at once).
+            if not self._wait_for_frame(boundary - self.hop + self.block):
+                return
+            self.publish(out, WindowInfo(capture_end, count > 0 or carried > 0, count))
+        seconds = self.clock() - t0
         self.report(
             WindowReport(
                 started=started,
-                seconds=self.clock() - t0,
+                seconds=seconds,
                 iterations=count,
                 wanted=params.iterations,
-                available=deadline - first,
+                available=deadline - first - rested,  # left to a compile: not the deadline's doing
                 iteration_seconds=times,
-                late=self.ring.written > boundary,
+                late=late,
                 carried=carried,
+                per_sample=per_sample,
+                overhead=max(0.0, seconds - sum(times) - rested),
             )
         )
+
+    def depth_played(self, end16: int, end_frame: int) -> float:
+        """Iterations per sample in the grain ending at ``end_frame``: the depth of the samples it plays,
+        weighted by its envelope (over the hop it adds to the output)."""
+        depth = self.buffer.depth
+        base = (end_frame // self.grid.frames * self.grid.samples) - (end16 - self.length)
+        index = np.clip(base + self._grain16, 0, self.length - 1)
+        return float(np.dot(depth[index], self._envelope))
+
+    def _loop_end(self, held_end: int) -> int:
+        """Where the next frozen grain ends: stepping a hop at a time through the held loop, back to its start
+        after its end (the crossfade joins them). The first frozen grain starts the loop."""
+        if self._loop_of != held_end:
+            self._loop_of = held_end
+            self._loop_step = 0
+            # the input's frames of the loop, or (gone from the ring) none: the dream as computed (16 kHz)
+            self._held_end = held_end if self.ring.read(held_end - self._loop, self._held_raw) else None
+        span = self._loop - self.window  # 0 with grain: window (the same window every hop)
+        step = self._loop_step
+        self._loop_step = step + self.hop if step + self.hop <= span else 0
+        return held_end - span + step
 
     def _tail16(self) -> int:
         """16 kHz samples resampled for one window: the window plus a margin for the resampler's edge."""
@@ -361,14 +471,15 @@ class DreamWorker:
         return min(self.length, -(-(window16 + 2 * RESAMPLE_PAD) // grid.samples) * grid.samples)
 
     def _input_window(self, end_frame: int) -> np.ndarray | None:
-        """The input's device frames ``[end_frame - window, end_frame)`` (kept while the same window is held:
-        a long freeze outlives the ring)."""
-        if self._held_end != end_frame:
-            if not self.ring.read(end_frame - self.window, self._held_raw):
-                self._held_end = None
-                return None
-            self._held_end = end_frame
-        return self._held_raw
+        """The input's device frames ``[end_frame - window, end_frame)``: from the held loop while frozen (a long
+        freeze outlives the ring), else from the ring (None: no longer there)."""
+        held = self._held_end
+        if held is not None and held - self._loop + self.window <= end_frame <= held:
+            stop = self._loop - (held - end_frame)
+            return self._held_raw[stop - self.window : stop]
+        if self.ring.read(end_frame - self.window, self._raw_in):
+            return self._raw_in
+        return None
 
     def _assemble(self, y16: np.ndarray, undreamed: np.ndarray, end16: int, end_frame: int, band: str) -> np.ndarray:
         """The window to publish: full band (the input's frames + the change resampled) or the 16 kHz dream."""
@@ -392,18 +503,24 @@ class DreamWorker:
 
     def _to_device(self, y16: np.ndarray, end16: int, end_frame: int, clip: bool = True) -> np.ndarray:
         """Device frames ``[end_frame - window, end_frame)`` of a 16 kHz signal whose last sample is position
-        ``end16 - 1``.
+        ``end16 - 1`` (``end_frame`` at most the device frame of ``end16``).
 
-        Only the tail that holds the window (plus a margin for the resampler's edge) is resampled."""
+        Only the part that holds the window, plus a margin each side for the resampler's edges (within the
+        signal), is resampled: with short grains that is a small fraction of the buffer."""
         grid = self.grid
-        need = min(self._tail16(), y16.shape[0])
+        start16 = end16 - y16.shape[0]
+        pad = grid.floor_position(RESAMPLE_PAD) + grid.samples
+        lo = max(start16, grid.to_16k((end_frame - self.window) // grid.frames * grid.frames) - pad)
+        hi = min(end16, grid.to_16k(grid.ceil_frame(end_frame)) + pad)
+        lo = start16 + grid.floor_position(lo - start16)  # on the grid, so its device frame is exact
         up = fit_length(
-            resample(np.ascontiguousarray(y16[y16.shape[0] - need :]), SAMPLE_RATE, self.samplerate),
-            grid.to_device(need),
+            resample(np.ascontiguousarray(y16[lo - start16 : hi - start16]), SAMPLE_RATE, self.samplerate),
+            grid.to_device(hi - lo),
         )
-        stop = end_frame - grid.to_device(end16 - need)  # where end_frame lies in ``up``
-        if stop >= self.window:
-            out = up[stop - self.window : stop].copy()
+        origin = grid.to_device(lo)  # the device frame of up[0]
+        first, stop = end_frame - self.window - origin, end_frame - origin
+        if first >= 0:
+            out = up[first:stop].copy()
         else:  # a buffer shorter than window + margin: silence before it
-            out = np.concatenate([np.zeros(self.window - stop, np.float32), up[:stop]])
+            out = np.concatenate([np.zeros(-first, np.float32), up[:stop]])
         return np.clip(out, -1.0, 1.0, out=out) if clip else out

@@ -77,6 +77,7 @@ class LiveInstrument:
             "input_db": _db(m["input_peak"]), "output_db": _db(m["output_peak"]),
             "iterations_per_second": round(m["iterations_per_second"], 1),  # the terminal's figure, too
             "iterations_per_window": m["iterations_per_window"],
+            "iterations_per_sample": m.get("iterations_per_sample", 0.0),
             "xruns": m["xruns"],
             "latency": m["latency"] if m["latency"] is not None else 0.0,
             "recording": m["recording"],

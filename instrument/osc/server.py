@@ -75,8 +75,10 @@ class OscServer:
         return self.transport.address
 
     def start(self) -> None:
-        self.transport.start()
+        # The confirmations' listener before the socket: a change accepted the moment the socket opens (a
+        # client already sending, as Pd does while the instrument starts) is confirmed like any other.
         self._remove_listener = self.controls.add_listener(self._confirm)
+        self.transport.start()
         if self.settings.status_rate > 0:
             self._status_thread = threading.Thread(target=self._status_loop, name="osc-status", daemon=True)
             self._status_thread.start()
@@ -147,6 +149,7 @@ class OscServer:
             ("/dream/status/levels", [s["input_db"], s["output_db"]]),
             ("/dream/status/rate", [float(s["iterations_per_second"])]),
             ("/dream/status/iterations", [float(s["iterations_per_window"])]),
+            ("/dream/status/iterations_per_sample", [float(s.get("iterations_per_sample", 0.0))]),
             ("/dream/status/xruns", [int(s["xruns"])]),
             ("/dream/status/latency", [float(s["latency"])]),
             ("/dream/status/recording", [int(bool(s["recording"]))]),

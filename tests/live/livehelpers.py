@@ -83,6 +83,16 @@ def live_config(**audio_changes):
     return dataclasses.replace(settings, audio=audio)
 
 
+# The schedule before issue 20 (a 0.975 s window every 0.4875 s, 0.8 of a hop to dream it): for the tests of
+# mechanics that it makes easy to see (held windows crossfaded with themselves, three hops per sample).
+WINDOW_SCHEDULE = {"grain": "window", "overlap": 0.5, "worker_budget": 0.8}
+
+
+def window_schedule(settings, **changes):
+    """``settings`` with the window schedule (``WINDOW_SCHEDULE``) and ``changes`` in ``live:``."""
+    return dataclasses.replace(settings, live=dataclasses.replace(settings.live, **{**WINDOW_SCHEDULE, **changes}))
+
+
 def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "instrument.cli.main", *args],
@@ -123,10 +133,14 @@ class FakeDreamer(IterateOnly):
     is an input that is not its own previous result), the step, and the result's mean.
     """
 
-    def __init__(self, seconds: float = 0.0, scale: float = 1.0, add: float = 0.0, log: str | None = None) -> None:
+    def __init__(
+        self, seconds: float = 0.0, scale: float = 1.0, add: float = 0.0, log: str | None = None, every: int = 1
+    ) -> None:
         import threading
 
         self.seconds, self.scale, self.add = seconds, scale, add
+        self.every = every  # only every n-th iteration takes ``seconds`` (a stall the worker cannot foresee)
+        self.count = 0
         self.log = open(log, "a", encoding="utf-8") if log else None
         self.window = 0
         self._last: np.ndarray | None = None
@@ -138,7 +152,8 @@ class FakeDreamer(IterateOnly):
         x = np.asarray(x, np.float32)
         if self._last is None or x.shape != self._last.shape or not np.array_equal(x, self._last):
             self.window += 1
-        if self.seconds:
+        self.count += 1
+        if self.seconds and self.count % self.every == 0:
             self._wait.wait(self.seconds)  # the model's compute time, not synchronization
         out = x * self.scale + self.add
         self._last = out

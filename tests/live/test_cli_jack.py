@@ -96,8 +96,8 @@ def test_run_records_a_take_and_reports_in_headless_mode(jack, tmp_path: Path) -
     # Sound at once: the first block went out before the model was ready (if it got ready in 3 s at all).
     assert summary["first_sound"] is not None, summary
     assert summary["dream_ready"] is None or summary["dream_ready"] > summary["first_sound"], summary
-    assert re.search(r"\d+s \| mode \w+ \| layer \w+ \| .* \| (it \d+/s \d+/hop|dreams loading) \| .*xruns \d+",
-                     result.stderr), result.stderr  # status lines
+    status = r"\d+s \| mode \w+ \| layer \w+ \| .* \| (it \d+/s [\d.]+/hop [\d.]+/sample|dreams loading) \| .*xruns \d+"
+    assert re.search(status, result.stderr), result.stderr  # status lines
     # TensorFlow's start-up notices (oneDNN, CUDA, XNNPACK) stay off the performer's terminal.
     assert not any(is_noise(line.encode()) for line in result.stderr.splitlines()), result.stderr
     wav, log = take_files(tmp_path / "takes")
@@ -213,3 +213,22 @@ def test_every_run_option_can_come_from_the_config_file(jack, tmp_path: Path) ->
     assert summary["exit_reason"] == "played 1.5 s" and abs(summary["frames"] - 1.5 * RATE) < 0.1 * RATE
     wav, _ = take_files(tmp_path / "takes")
     assert sf.info(str(wav)).frames > RATE
+
+
+def test_engine_device_gpu_without_a_gpu_ends_the_run_with_one_message_after_the_sound_started(
+    jack, tmp_path: Path
+) -> None:
+    """``engine.device: gpu`` reaches the dream process (started before the devices, with TensorFlow's
+    settings): on this CPU-only host it refuses with the one clear message, once the sound has started."""
+    config = tmp_path / "gpu.yaml"
+    config.write_text(
+        f"engine:\n  device: gpu\naudio:\n  input_file: {need(WHISTLE)}\n  samplerate: 48000\n  blocksize: 256\n"
+        "live:\n  headless: true\n  duration: 30\nosc:\n  enabled: false\n",
+        encoding="utf-8",
+    )
+    result = run_cli("--config", str(config), "run")
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "engine.device is 'gpu' but TensorFlow sees no GPU" in result.stderr, result.stderr[-3000:]
+    assert result.stderr.count("sees no GPU") == 1, result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["first_sound"] is not None and summary["first_dream"] is None, summary

@@ -149,8 +149,11 @@ audio:
   no_device: false
   on_stream_error: exit
 live:
+  grain: hop
+  hop: 0.05
+  crossfade: 0.01
   overlap: 0.5
-  worker_budget: 0.8
+  worker_budget: 11.0
   context: 1.5
   coverage: 2.0
   mix: 1.0

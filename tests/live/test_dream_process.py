@@ -18,9 +18,20 @@ import soundfile as sf
 from instrument.live.dreamproc import compile_order
 from instrument.live.engine import Engine
 from instrument.osc.service import OscService
-from instrument.settings import LiveSettings, OscSettings
+from instrument.settings import OscSettings
 
-from .livehelpers import RATE, REPO, SPEECH_AND_CAT, fake, live_config, need, sine, xrun_allowance
+from .livehelpers import (
+    RATE,
+    REPO,
+    SPEECH_AND_CAT,
+    WINDOW_SCHEDULE,
+    fake,
+    live_config,
+    need,
+    sine,
+    window_schedule,
+    xrun_allowance,
+)
 from .test_engine_jack import READY_TIMEOUT, start_ready
 from .test_osc_live import Client, free_udp_port
 
@@ -28,7 +39,7 @@ from .test_osc_live import Client, free_udp_port
 # default worker budget): grains, held replays and the dry input are all in phase, so a dip in level can
 # only be a gap.
 _HOP = 23400
-_PERIOD = math.gcd(_HOP, 46800 + int(LiveSettings().worker_budget * _HOP))
+_PERIOD = math.gcd(_HOP, 46800 + int(WINDOW_SCHEDULE["worker_budget"] * _HOP))
 IN_PHASE_HZ = round(440 * _PERIOD / RATE) * RATE / _PERIOD
 
 
@@ -78,7 +89,7 @@ print(json.dumps({{"ready": ready, "tensorflow": "tensorflow" in sys.modules, "w
 def test_a_killed_dream_process_costs_no_sound_and_is_restarted(jack, tmp_path) -> None:
     tone = tmp_path / "tone.wav"
     sf.write(tone, sine(6.0, IN_PHASE_HZ, 0.5), RATE, subtype="FLOAT")
-    settings = live_config(input_file=str(tone), input_loop=True)
+    settings = window_schedule(live_config(input_file=str(tone), input_loop=True))  # IN_PHASE_HZ's schedule
     settings = dataclasses.replace(
         settings, record=dataclasses.replace(settings.record, enabled=True, dir=str(tmp_path / "takes"))
     )

@@ -27,6 +27,7 @@ from .livehelpers import (
     need,
     read_log,
     sine,
+    window_schedule,
     xrun_allowance,
 )
 
@@ -100,10 +101,16 @@ def test_engine_dreams_a_real_recording_in_real_time(jack) -> None:
     assert m["windows"] >= 5 and m["iterations"] >= 5, m
     assert m["iteration_shortfall_max"] <= 1, m  # never stopped early while the deadline allowed more
     assert m["first_sound"] is not None and m["first_dream"] is not None and m["first_sound"] < m["first_dream"], m
-    assert m["latency"] is not None and 0 < m["latency"] <= 0.6, m
-    assert m["late_windows"] <= 1, m  # a busy host may miss one grain start (the output holds meanwhile)
+    # The latency is the schedule's (0.61 s at the defaults) plus the device's (10.7 ms here), as measured.
+    assert m["latency"] is not None and 0 < m["latency"] - engine.schedule.latency <= 0.05, m
+    # A busy host may miss a grain start now and then (the output holds meanwhile): one in ten, the rate
+    # one late window in eight allowed before issue 20 (0.49 s hops). In the first seconds the other modes
+    # compile in the background, and an iteration may then take 0.1-0.4 s (docs/latency.md).
+    assert m["late_windows"] <= 1 + 0.1 * m["windows"], m
     assert m["engine_state"] == "stopped" and m["engine_restarts"] == 0, m
     assert m["input_class"] >= 0 and m["output_class"] >= 0, m  # classified in the dream process
+    # engine.threads reached TensorFlow: set before the dream modules were imported (after, it is ignored).
+    assert engine.supervisor.tf_threads == engine.settings.engine.threads == 1
     assert out.size >= 3.5 * RATE
     assert np.all(np.isfinite(out)) and np.abs(out).max() <= CEILING + 1e-6
     assert np.sqrt(np.mean(out[int(1.0 * RATE) :] ** 2)) > 0.01  # it sounds
@@ -154,7 +161,8 @@ def test_dry_mix_passes_the_input_through_sample_exact(jack, tmp_path) -> None:
 
 
 def test_late_worker_output_holds_smoothly_without_gaps_or_clicks(jack, tmp_path) -> None:
-    """A worker slower than a hop: the last window is replayed, crossfaded with itself.
+    """A worker slower than a hop: the last window is replayed, crossfaded with itself. (Every third
+    iteration stalls for a second: a worker that is merely slow publishes on time with fewer iterations.)
 
     The tone has whole cycles per hop (23400 frames), so every crossfade joins material in phase:
     a dip can only come from a missing grain (a gap), a jump only from a discontinuity (a click).
@@ -163,7 +171,8 @@ def test_late_worker_output_holds_smoothly_without_gaps_or_clicks(jack, tmp_path
     tone = sine(12.0, freq, 0.5)
     path = tmp_path / "tone.wav"
     sf.write(path, tone, RATE, subtype="FLOAT")
-    engine = Engine(recording(live_config(input_file=str(path)), tmp_path), dreamer_factory=fake(seconds=1.0))
+    settings = window_schedule(recording(live_config(input_file=str(path)), tmp_path))
+    engine = Engine(settings, dreamer_factory=fake(seconds=1.0, every=3))
     run_engine(engine, 5.0)
     m = engine.controls.metrics()
     assert xruns_ok(engine), (m, engine.xrun_report())
@@ -192,7 +201,8 @@ def test_freeze_keeps_deepening_the_same_buffer(jack, tmp_path) -> None:
     log = tmp_path / "iterations.jsonl"
     # Every iteration adds 0.001: the mean counts iterations on one buffer.
     engine = Engine(
-        live_config(input_file=str(need(WHISTLE)), input_loop=True), dreamer_factory=fake(add=0.001, log=str(log))
+        window_schedule(live_config(input_file=str(need(WHISTLE)), input_loop=True)),
+        dreamer_factory=fake(add=0.001, log=str(log)),
     )
     engine.controls.set("iterations", 5)
     start_ready(engine)
@@ -215,11 +225,10 @@ def test_freeze_keeps_deepening_the_same_buffer(jack, tmp_path) -> None:
 
 
 def test_each_iteration_uses_the_parameters_current_at_that_iteration(jack, tmp_path) -> None:
-    import dataclasses
 
     log = tmp_path / "iterations.jsonl"
     settings = live_config(input_file=str(need(WHISTLE)), input_loop=True)
-    settings = dataclasses.replace(settings, live=dataclasses.replace(settings.live, worker_budget=1.0))
+    settings = window_schedule(settings, worker_budget=1.0)
     engine = Engine(settings, dreamer_factory=fake(seconds=0.02, log=str(log)))
     engine.controls.set("iterations", 1000)  # as many as fit: the worker dreams almost all the time
     start_ready(engine)
@@ -314,7 +323,8 @@ def test_a_finished_input_file_ends_the_run_after_the_last_dream(jack, tmp_path)
     finally:
         engine.stop()
     seconds = engine.metrics.frames / RATE
-    assert code == 0 and 0.5 + 1.4 < seconds < 0.5 + 1.8, seconds  # the file, then one window + hop of tail
+    tail = (engine.schedule.delay + engine.schedule.hop) / RATE  # until the dream of its end has played
+    assert code == 0 and 0.5 + tail - 0.1 < seconds < 0.5 + tail + 0.35, (seconds, tail)
 
 
 def test_a_target_sound_captured_live_drives_target_mode(jack) -> None:

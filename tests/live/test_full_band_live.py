@@ -11,7 +11,7 @@ import soundfile as sf
 from scipy.signal import fftconvolve, firwin
 
 from instrument.live.engine import Engine
-from instrument.model.layout import WINDOW_SECONDS
+from instrument.live.schedule import schedule_for
 from instrument.settings import LiveSettings
 
 from .livehelpers import PLUCK_MELODY, RATE, live_config, need
@@ -55,9 +55,8 @@ def test_a_live_take_keeps_the_input_above_8_khz_at_its_level_and_in_phase(jack,
     assert rate == RATE
     dry, wet = audio[:, 0], audio[:, 1]
     live = LiveSettings()
-    window = round(WINDOW_SECONDS * RATE)
-    hop = max(round(window * (1.0 - live.overlap)), (window + 1) // 2)
-    delay = window + int(live.worker_budget * hop)  # a grain plays the window that ended lead frames before
+    plan = schedule_for(live, RATE)
+    hop, delay = plan.hop, plan.delay  # a sample of the dream plays this long after it came in
     b = wet.size - RATE // 10
     a = b - int(DREAMED_SECONDS * RATE)
     count = (b - a) // BLOCK

@@ -226,6 +226,13 @@ def test_status_reports_classes_levels_rate_and_xruns(playing, client):
     # with other work that can take longer than a status tick, so wait for the event, not a tick.
     klass = client.expect("/dream/status/input_class", timeout=30.0, where=lambda p: p[0] >= 0)
     assert isinstance(klass[2], str) and 0 <= klass[1] <= 1
+    # Iterations per hop and per sample of what is heard: with the buffer running hops ahead of the grains
+    # (the default schedule), every sample has been through the iterations of several hops when it plays.
+    per_sample = client.expect("/dream/status/iterations_per_sample", timeout=30.0, where=lambda p: p[0] > 0)
+    per_hop = client.expect("/dream/status/iterations")
+    assert per_sample[0] > per_hop[0] > 0, (per_sample, per_hop)
+    latency = client.expect("/dream/status/latency", where=lambda p: p[0] > 0)[0]
+    assert engine.schedule.latency <= latency <= engine.schedule.latency + 0.1, (latency, engine.schedule)
 
 
 def test_presets_save_change_load(playing, client):

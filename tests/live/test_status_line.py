@@ -15,6 +15,7 @@ NAMES = {0: "Speech", 74: "Dog", 72: "Animal"}
 def _metrics(**changes):
     m = Controls().metrics(reset_peaks=False)
     m.update(uptime=12.0, input_peak=0.1, output_peak=0.5, iterations_per_second=32.0, iterations_per_window=14.0,
+             iterations_per_sample=21.5,
              latency=0.4, xruns=3, engine_state="dreaming", output_class=72, output_score=0.99)
     m.update(changes)
     return m
@@ -23,7 +24,7 @@ def _metrics(**changes):
 def test_the_status_line_labels_every_figure():
     line = status_line(_metrics(), DreamParams(mode="filter", layer="scores", target_class=74), NAMES.__getitem__)
     assert line == ("12s | mode filter | layer scores | target Dog - | out Animal 0.99 | in -20.0 out -6.0 dB"
-                    " | it 32/s 14/hop | lat 0.40s | xruns 3 | rec off")
+                    " | it 32/s 14.0/hop 21.5/sample | lat 0.40s | xruns 3 | rec off")
 
 
 def test_the_target_score_shows_once_the_dream_process_reports_it():

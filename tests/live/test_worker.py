@@ -5,6 +5,8 @@ a clock that moves only when the stand-in dreamer says an iteration took time, a
 from __future__ import annotations
 
 import inspect
+import itertools
+import threading
 
 import numpy as np
 import pytest
@@ -13,8 +15,10 @@ from instrument.dream.buffer import window_count
 from instrument.dream.params import DreamParams
 from instrument.live.output import crossfade_envelope
 from instrument.live.ringbuffer import RingBuffer
+from instrument.live.schedule import schedule_for
 from instrument.live.worker import DreamWorker, publish_margin
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES, WINDOW_SECONDS
+from instrument.settings import LiveSettings
 
 
 class Clock:
@@ -23,6 +27,18 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class ClockHalt(threading.Event):
+    """The worker's halt event whose waits pass on a ``Clock`` (nothing else runs meanwhile)."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.clock.now += timeout or 0.0
+        return self.is_set()
 
 
 class Result:
@@ -56,7 +72,8 @@ class Rig:
     def __init__(
         self, rate: int = 48000, iterations: int = 2, seconds: float = 0.03, add: float = 0.0,
         budget: float = 0.5, block: int = 256, freq: float = 3000.0, context: float = 1.5, coverage: float = 2.0,
-        scale: float = 1.0, upper: float = 0.0, band: str = "full",
+        scale: float = 1.0, upper: float = 0.0, band: str = "full", schedule: str = "window",
+        share: float = 1.0,
     ) -> None:
         self.rate = rate
         self.clock = Clock()
@@ -72,6 +89,9 @@ class Rig:
         self.reports: list = []
         window = round(WINDOW_SECONDS * rate)
         hop = max(round(window * 0.5), (window + 1) // 2)
+        if schedule == "hop":  # the default schedule: short grains, the buffer hops ahead of them
+            plan = schedule_for(LiveSettings(), rate)
+            window, hop, budget = plan.grain, plan.hop, LiveSettings().worker_budget
         self.worker = DreamWorker(
             dreamer=self.dreamer,
             current=lambda: (self.params, self.freeze),
@@ -87,6 +107,7 @@ class Rig:
             coverage=coverage,
             seed=0,
             clock=self.clock,
+            share=lambda: share,
         )
 
     def write_until(self, frame: int) -> None:
@@ -98,7 +119,9 @@ class Rig:
         """Dream the next grain start with the input written up to just past its capture point."""
         worker = self.worker
         boundary = worker.next_boundary()
-        self.write_until(boundary - worker.lead + 2000)
+        # As live: the input has come in up to a hop before the grain start (when the worker finished the
+        # previous one) or, with a lead under a hop, to just past the capture point.
+        self.write_until(max(boundary - worker.lead + 2000, boundary - worker.hop + worker.block))
         worker.dream_once(boundary)
         return boundary
 
@@ -318,3 +341,86 @@ def test_no_iterations_with_band_16k_pass_the_input_as_the_16_khz_path_hears_it(
     upper_in, lower_in = upper_and_lower(heard, rig.rate)
     assert upper < 1e-3 * upper_in and abs(20 * np.log10(lower / lower_in)) < 0.1
     assert not info.dreamed
+
+
+# --- the default schedule: grains of the newest hop + crossfade, the buffer running hops ahead of them ------
+
+
+@pytest.mark.parametrize("rate", [48000, 44100])
+def test_short_grains_overlap_add_to_the_input_a_lead_and_a_grain_later(rate: int) -> None:
+    rig = Rig(rate=rate, iterations=1, schedule="hop", upper=0.2)
+    worker = rig.worker
+    assert worker.lead > worker.hop and worker.window - worker.hop <= worker.hop
+    starts = [rig.hop() for _ in range(30)]
+    assert np.all(np.diff(starts) == worker.hop)  # every grain start dreamed, none skipped
+    out, a, b = overlap_add(rig, starts)
+    delay = worker.lead + worker.window  # = schedule_for(...).delay: the latency, less the device's
+    assert delay == schedule_for(LiveSettings(), rate).delay
+    np.testing.assert_allclose(out[a:b], rig.input[a - delay : b - delay], atol=1e-6)  # 11 kHz partial too
+    assert worker.buffer.end > worker.grid.to_16k(worker.grid.ceil_frame(starts[-1] - worker.lead))  # ahead
+
+
+def test_short_grains_play_every_sample_as_deep_as_reported_without_clicks() -> None:
+    rig = Rig(iterations=20, add=0.001, seconds=0.01, schedule="hop")  # 0.001 per iteration: depth shows
+    worker = rig.worker
+    starts = [rig.hop() for _ in range(40)]
+    out, a, b = overlap_add(rig, starts)
+    a = starts[20]  # once the first grains' samples have been through all their hops
+    delay = worker.lead + worker.window
+    dream = out[a:b] - rig.input[a - delay : b - delay]
+    per_hop = np.mean([r.iterations for r in rig.reports[20:]])
+    per_sample = np.mean([r.per_sample for r in rig.reports[20:]])
+    # Each sample was dreamed on in the ~lead/hop hops between entering the buffer and its grain's
+    # publication: many more iterations than one hop has, and exactly what the reports say.
+    assert per_sample > 5 * per_hop > 0
+    assert dream.mean() == pytest.approx(0.001 * per_sample, rel=0.03)
+    assert np.max(np.abs(np.diff(dream))) < 0.0002  # no step where parts that came in hops apart meet
+
+
+def test_share_under_one_leaves_that_much_of_the_time_to_a_compile() -> None:
+    full = Rig(iterations=1000, seconds=0.002, schedule="hop")
+    half = Rig(iterations=1000, seconds=0.002, schedule="hop", share=0.5)
+    for rig in (full, half):
+        rig.worker.halt = ClockHalt(rig.clock)  # the worker's rests pass on the rig's clock
+        rig.hop()
+        rig.hop()
+    assert half.reports[-1].iterations == pytest.approx(full.reports[-1].iterations / 2, abs=1)
+
+
+def test_a_frozen_short_grain_loops_through_the_held_window() -> None:
+    """With short grains, freeze plays the held buffer's newest 0.975 s as a loop, a grain per hop
+    stepping through it (crossfaded where it wraps), not one 60 ms grain over and over."""
+    rig = Rig(iterations=1, schedule="hop")
+    worker = rig.worker
+    for _ in range(12):
+        rig.hop()
+    rig.freeze = True
+    for _ in range(40):
+        rig.hop()
+    grains = [w for w, _ in rig.published[-40:]]
+    loop = round(WINDOW_SECONDS * rig.rate)
+    # The grains step a hop at a time through the loop: consecutive ones hold the same frames where they
+    # overlap (nothing is dreamed deeper by the stand-in without ``add``), except where the loop wraps.
+    fade = worker.window - worker.hop
+    same = [np.allclose(g[-fade:], h[:fade], atol=1e-6) for g, h in itertools.pairwise(grains)]
+    wraps = (loop - worker.window) // worker.hop + 1
+    assert sum(not x for x in same) == pytest.approx(len(same) / wraps, abs=1)
+    # What the loop plays is the held input (band full, nothing dreamed): its frames, in order.
+    end = worker.grid.to_device(worker.buffer.end)
+    held = rig.input[end - loop : end]
+    first = grains[0]
+    np.testing.assert_allclose(first, held[: worker.window], atol=1e-6)
+    rig.freeze = False
+    rig.hop()
+    assert rig.reports[-1].carried < worker.length  # moving again: fresh input enters
+
+
+def test_one_stalled_iteration_does_not_keep_the_next_windows_from_dreaming() -> None:
+    rig = Rig(iterations=1000, seconds=0.01, schedule="hop")
+    rig.hop()
+    rig.dreamer.seconds = 0.5  # one iteration stalls (a compile beside it, the host)
+    rig.hop()
+    rig.dreamer.seconds = 0.01
+    for _ in range(12):
+        rig.hop()
+    assert rig.reports[-1].iterations >= 2, [r.iterations for r in rig.reports]

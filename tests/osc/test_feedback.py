@@ -47,7 +47,8 @@ class StandInInstrument:
             "input_class": 0, "input_score": 0.5, "input_name": "Speech",
             "output_class": 137, "output_score": 0.9, "output_name": "Music",
             "input_db": -20.0, "output_db": -18.0, "iterations_per_second": 30.0,
-            "iterations_per_window": 12.0, "xruns": 0, "latency": 0.4, "recording": False,
+            "iterations_per_window": 12.0, "iterations_per_sample": 30.0, "xruns": 0, "latency": 0.4,
+            "recording": False,
             "engine": "dreaming",
         }
 
