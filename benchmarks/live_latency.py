@@ -30,13 +30,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+
+from benchmarks.dream_speed import host
+from benchmarks.live_soak import start_jack
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DREAMSOUND_SHARED", REPO.parent / "shared"))
@@ -51,30 +53,9 @@ CONFIGS = {
 
 
 def cpu_info() -> dict:
-    name, flags = platform.processor() or "unknown", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    isa = [f for f in ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile") if f in flags]
-    return {
-        "cpu": name, "isa": isa, "cores": os.cpu_count(), "load_average_at_start": os.getloadavg(),
-        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
-    }
-
-
-def start_jack(name: str) -> subprocess.Popen:
-    env = dict(os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_AUDIO_RESERVATION="1")
-    proc = subprocess.Popen(["jackd", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if subprocess.run(["jack_wait", "-w", "-t", "15"], env=env, capture_output=True).returncode != 0:
-        proc.terminate()
-        raise SystemExit(f"jackd did not start (server {name})")
-    return proc
+    """The host (``benchmarks.dream_speed.host``), its load and the ISA cap in force."""
+    return {**host(), "load_average_at_start": os.getloadavg(),
+            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA")}
 
 
 def yaml_value(value: object) -> str:
@@ -147,7 +128,7 @@ def main() -> int:
     env = dict(os.environ, JACK_DEFAULT_SERVER=server, JACK_NO_AUDIO_RESERVATION="1", TF_CPP_MIN_LOG_LEVEL="2")
     env.setdefault("DREAMSOUND_YAMNET", str(WEIGHTS))
     machine = cpu_info()
-    jack = start_jack(server)
+    jack = start_jack(server, 48000, 256)
     figures: dict[str, dict] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
