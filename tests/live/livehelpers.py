@@ -216,9 +216,11 @@ def xrun_allowance(seconds: float) -> int:
     without real-time guarantees, on virtual CPUs that other guests share), so a test that demands zero
     measures the host, not the code. Measured once the dream process dreams, 4 s of the real-recording
     test: 0-1 xruns on the 2-core AVX-512 development host (also with a busy loop on the audio core),
-    4 on a 2-core AVX2 CI host. Tests bound the rate loosely: about one block in 200, a systematic fault
-    (the model, a lock held by slow code or a disk write in the audio process) costs one or more per
-    window or per block. The zero-xrun target is the soak benchmark's (benchmarks/live_soak.py), which
-    names each xrun's time and what ran then.
+    4 on a 2-core AVX2 CI host, and once more than 4 in 2.5 s of the limiter test on a CI host where the
+    same test gave 0 here, also with both cores busy. Tests bound the rate loosely, at about one block
+    in 100: a systematic fault (the model, a lock held by slow code or a disk write in the audio process)
+    costs one or more per window (20 a second at the default hop) or per block (188 a second). The
+    zero-xrun target is the soak benchmark's (benchmarks/live_soak.py), which names each xrun's time and
+    what ran then.
     """
-    return 2 + int(seconds)
+    return 3 + int(2 * seconds)

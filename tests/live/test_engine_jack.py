@@ -53,6 +53,15 @@ def xruns_ok(engine: Engine) -> bool:
     return xruns_since_ready(engine) <= xrun_allowance(seconds)
 
 
+def xrun_summary(engine: Engine) -> str:
+    """How many xruns against how many allowed, and when each came (for a failing assertion)."""
+    seconds = (engine.metrics.frames - engine.frames_at_ready) / RATE
+    return (
+        f"{xruns_since_ready(engine)} xruns in {seconds:.1f} s since ready, {xrun_allowance(seconds)} allowed; "
+        f"all since the start: {engine.xrun_report()}"
+    )
+
+
 def xruns_since_ready(engine: Engine) -> int:
     """Xruns once the dream process dreams. Start-up (a new interpreter importing TensorFlow beside the
     audio) is measured by the soak benchmark, which names each xrun's time and company; on a one-core
@@ -97,7 +106,7 @@ def test_engine_dreams_a_real_recording_in_real_time(jack) -> None:
     out = run_engine(engine, 4.0)
     m = engine.controls.metrics()
     assert xruns_ok(engine) and m["callback_errors"] == 0 and m["worker_errors"] == 0, (
-        m, engine.xrun_report())
+        m, xrun_summary(engine))
     assert m["windows"] >= 5 and m["iterations"] >= 5, m
     assert m["iteration_shortfall_max"] <= 1, m  # never stopped early while the deadline allowed more
     assert m["first_sound"] is not None and m["first_dream"] is not None and m["first_sound"] < m["first_dream"], m
@@ -175,7 +184,7 @@ def test_late_worker_output_holds_smoothly_without_gaps_or_clicks(jack, tmp_path
     engine = Engine(settings, dreamer_factory=fake(seconds=1.0, every=3))
     run_engine(engine, 5.0)
     m = engine.controls.metrics()
-    assert xruns_ok(engine), (m, engine.xrun_report())
+    assert xruns_ok(engine), (m, xrun_summary(engine))
     assert m["held_grains"] >= 2 and m["late_windows"] >= 2, str(m)
     # What the engine sent (its own record of the output): JACK may drop a block at an xrun of the host.
     out = sent_output(tmp_path)
@@ -194,7 +203,7 @@ def test_limiter_and_gain_never_let_the_output_exceed_the_ceiling(jack) -> None:
     assert np.all(np.isfinite(out))
     assert np.abs(out).max() <= 10 ** (-6 / 20) + 1e-6
     assert np.abs(out).max() > 0.4  # it is loud, just limited
-    assert xruns_ok(engine), engine.xrun_report()
+    assert xruns_ok(engine), xrun_summary(engine)
 
 
 def test_freeze_keeps_deepening_the_same_buffer(jack, tmp_path) -> None:
