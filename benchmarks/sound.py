@@ -84,13 +84,35 @@ def drums(seconds: float = 3.0, rate: int = 44100, seed: int = 7) -> np.ndarray:
     return x[:, None].astype(np.float32)
 
 
+def pink(seconds: float = 3.0, rate: int = 44100, seed: int = 3) -> np.ndarray:
+    """Pink noise (1/f power): the broadband, flat-envelope case, unlike any music or speech. frames x 1."""
+    n = round(seconds * rate)
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
+    spectrum[1:] /= np.sqrt(np.arange(1, spectrum.size))
+    spectrum[0] = 0.0
+    return np.fft.irfft(spectrum, n)[:, None].astype(np.float32)
+
+
+def band(seconds: float = 3.0, rate: int = 44100) -> np.ndarray:
+    """A synthesized band: the drum loop, a pulsing 55 Hz bass and a swelling C-major chord. Dense music
+    with a low end and energy above 8 kHz, at no level a test chose. frames x 1."""
+    t = np.arange(round(seconds * rate)) / rate
+    bass = 0.5 * np.sin(2 * np.pi * 55 * t) * (0.6 + 0.4 * np.sign(np.sin(2 * np.pi * 2 * t)))
+    chord = sum(0.2 * np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0, 523.25))
+    chord = chord * (0.5 + 0.5 * np.sin(2 * np.pi * 0.5 * t))
+    return (drums(seconds, rate)[:, 0] + bass + chord)[:, None].astype(np.float32)
+
+
+SYNTHESIZED = {"tone": tone, "drums": drums, "pink": pink, "band": band}
+
+
 def load(name: str, seconds: float | None = None) -> tuple[np.ndarray, int]:
     from instrument.audiofile import read_audio
 
-    if name == "tone":
-        return tone(seconds or 3.0), 44100
-    if name == "drums":
-        return drums(seconds or 3.0), 44100
+    if name in SYNTHESIZED:
+        return SYNTHESIZED[name](seconds or 3.0), 44100
+    if name not in RECORDINGS:
+        sys.exit(f"benchmarks.sound: no input {name!r}; allowed: {', '.join([*RECORDINGS, *SYNTHESIZED])}")
     path = SHARED / "audio" / RECORDINGS[name]
     if not path.is_file():
         sys.exit(f"benchmarks.sound: {path} is missing (it needs ../shared or DREAMSOUND_SHARED)")

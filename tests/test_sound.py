@@ -92,6 +92,22 @@ def test_defaults_hold_on_a_drum_loop_no_recording_is_like(dreamer):
         assert abs(m["above_8k_out_db"] - m["above_8k_in_db"]) <= 3.0, m
 
 
+def test_defaults_hold_on_a_band_and_pink_noise_at_levels_no_other_test_uses(dreamer):
+    """Music and noise no recording is like (a synthesized band: drums, bass, chord; pink noise), at -50 and
+    -10 dBFS RMS: loudness kept (within 3 LU), the dream audible, the band above 8 kHz in place, and the band
+    recognizable. (Pink noise's log-mel is all noise floor: 0.61-0.66 measured, not held to 0.6 here.)"""
+    for name in ("band", "pink"):
+        source, rate = sound.load(name, SECONDS)
+        for level in (-50.0, -10.0):
+            audio = sound.at_level(source, level)
+            m = sound.measure(audio, dream(dreamer, audio, rate), rate)
+            assert abs(m["out_lufs"] - m["in_lufs"]) <= 3.0, (name, level, m)
+            assert m["change_db"] >= -20.0, (name, level, m)
+            assert abs(m["above_8k_out_db"] - m["above_8k_in_db"]) <= 3.0, (name, level, m)
+            if name == "band":
+                assert m["mel_corr"] >= 0.6, (level, m)
+
+
 def test_filter_follows_threshold_and_step_and_keeps_a_loud_sounds_level(dreamer):
     """`filter` moves `step` of the way to the sound through the gradient's mask per iteration (a repeated full
     replacement thinned it to a few bins, or a buzz, at every threshold). The higher the threshold, the less passes
