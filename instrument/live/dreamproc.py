@@ -13,7 +13,6 @@ demand while the dreams go on with the previous one.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import queue
 import signal
@@ -21,7 +20,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,22 +83,6 @@ class DreamSpec:
         return Prelude(self.factory, self.model, self.threads, self.device)
 
 
-@contextlib.contextmanager
-def without_matplotlib() -> Iterator[None]:
-    """TensorFlow's import without matplotlib: Keras imports ``matplotlib.pyplot`` for its plotting helpers
-    when it can (half a second on a 2-core host) and does without when it cannot; the dream process never
-    plots. Afterwards matplotlib imports as usual."""
-    if "matplotlib" in sys.modules:
-        yield
-        return
-    sys.modules["matplotlib"] = None  # type: ignore[assignment]  # "import matplotlib" raises ImportError
-    try:
-        yield
-    finally:
-        if sys.modules.get("matplotlib", 0) is None:
-            del sys.modules["matplotlib"]
-
-
 def tensorflow_threads() -> int | None:
     """TensorFlow's intra-op thread count as it runs in this process (None: TensorFlow not imported)."""
     tf = sys.modules.get("tensorflow")
@@ -114,8 +97,7 @@ def load_dreamer(prelude: Prelude) -> msg.Dreamer:
 
     # Threads first: importing the dream modules makes tensors, after which TensorFlow keeps its pools as
     # they are (engine.threads would be silently ignored).
-    with without_matplotlib():
-        configure_tensorflow(prelude.threads, prelude.device)
+    configure_tensorflow(prelude.threads, prelude.device)  # imports TensorFlow (without Keras: no plotting)
     from instrument.dream.dreamer import Dreamer  # TensorFlow: only in this process
 
     return Dreamer.load(prelude.model, prelude.threads, prelude.device)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import ModuleType
 
 from instrument.errors import DreamSoundError
 
@@ -25,6 +27,34 @@ def prepare_tensorflow_environment() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if platform.machine().lower() in ("x86_64", "amd64", "i686", "x86"):
         os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+@contextlib.contextmanager
+def _unimportable(name: str) -> Iterator[None]:
+    """``import name`` raises ImportError inside the block (it imports as usual afterwards)."""
+    if name in sys.modules:
+        yield
+        return
+    sys.modules[name] = None  # type: ignore[assignment]  # Python's own way to make an import fail
+    try:
+        yield
+    finally:
+        if name in sys.modules and sys.modules[name] is None:
+            del sys.modules[name]
+
+
+def import_tensorflow() -> ModuleType:
+    """TensorFlow, imported without Keras.
+
+    TensorFlow's import ends by loading Keras' optimizers "when it can" (for its SavedModel registry), and
+    Keras pulls in ``matplotlib.pyplot`` for its plotting helpers: 0.6-0.7 s of every command's start
+    and of the live dream's first sound, on the 2-core development host (import 2.7-3.0 s against
+    2.1-2.3 s). Nothing here uses Keras. Once TensorFlow is in, ``import keras`` and ``tf.keras`` work as
+    usual. Call ``prepare_tensorflow_environment`` first."""
+    if "tensorflow" not in sys.modules:
+        with _unimportable("keras"):
+            import tensorflow  # noqa: F401
+    return sys.modules["tensorflow"]
 
 
 def onednn_enabled() -> bool:
@@ -67,7 +97,7 @@ def configure_tensorflow(threads: int = 1, device: str = "auto") -> str:
     measured on the 2-core CI machine) and it leaves a core to the audio callback.
     """
     prepare_tensorflow_environment()
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
         raise DreamSoundError(f"engine.threads {threads!r} must be a whole number >= 0 (0 = TensorFlow's default)")
