@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from instrument.audiofile import read_audio, resample, to_mono
 from instrument.dream.params import DreamParams, FunctionKey
-from instrument.dream.step import DreamStep, StepResult
+from instrument.dream.step import AUTOGRAPH, DreamStep, StepResult
 from instrument.errors import DreamSoundError
 from instrument.model.frontend import SAMPLE_RATE, WINDOW_SAMPLES
 from instrument.model.loader import LoadedModel, ModelSettings
@@ -34,6 +34,7 @@ class Dreamer:
         self._scores = tf.function(
             lambda x: self.model.forward(x, ["scores"])["scores"],
             input_signature=[tf.TensorSpec([None, WINDOW_SAMPLES], tf.float32)],
+            autograph=AUTOGRAPH,
         )
 
     @classmethod
