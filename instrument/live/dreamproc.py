@@ -43,6 +43,9 @@ CLASSIFY_SECONDS = 0.25
 NICE = 5  # the audio process (and the audio server) come first when the CPU is short
 
 
+FIRST_WINDOW_WAIT = 3.0  # seconds the background compiles wait for the first dreamed window
+
+
 @dataclass(frozen=True)
 class Prelude:
     """What the dream process can do before the audio process knows the devices: TensorFlow and the model.
@@ -173,6 +176,7 @@ class DreamProcess:
         self._classified = 0.0  # time.monotonic() of the last status classification
         self._compiling = False  # a requested compile (or the classification's) under way
         self._later = 0  # background compiles still to do
+        self.first_window = threading.Event()  # the first dreamed window is out: the background may compile
 
     # --- messages from the audio process ------------------------------------------------
     def read_inbox(self) -> None:
@@ -232,6 +236,13 @@ class DreamProcess:
         process) nor the dreaming (this process's main thread) wants.
         """
         lower_this_thread(19)
+        # Nothing before the first dream is out (or a few seconds have passed: a take may dream nothing, at
+        # 0 iterations): a compile now, the status classification first, would take half of the first
+        # window's time (``dream_share``) and delay it.
+        until = time.monotonic() + FIRST_WINDOW_WAIT
+        while not self.first_window.wait(0.05) and time.monotonic() < until:
+            if self.halt.is_set():
+                return
         while not self.halt.is_set():
             self._later = len(later) if self.compiles else 0
             try:
@@ -337,6 +348,8 @@ class DreamProcess:
         def publish(out: np.ndarray, info: WindowInfo) -> None:
             slot, seq = self.shared.windows.publish(out, info)
             self.out.send(msg.Window(slot, seq))
+            if info.dreamed:
+                self.first_window.set()
 
         worker = DreamWorker(
             dreamer=self.dreamer,
