@@ -215,17 +215,21 @@ def test_onednn_is_on_for_the_instrument_on_x86():
 
 def test_tensorflow_comes_without_keras_and_keras_still_imports_after():
     """The commands and the dream process import TensorFlow through ``configure_tensorflow``, which leaves out
-    the Keras optimizers TensorFlow loads "when it can" (and the matplotlib Keras pulls in): 0.6-0.7 s of each
-    start. Keras and ``tf.keras`` still import afterwards for whoever wants them."""
+    the Keras optimizers TensorFlow loads "when it can" (and the matplotlib Keras pulls in): 0.6-1.5 s of each
+    start. With TF_USE_LEGACY_KERAS=1 TensorFlow would load tf_keras instead: left out too. Keras and
+    ``tf.keras`` still import afterwards for whoever wants them."""
+    import os
     import subprocess
     import sys
 
     code = (
         "import sys; from instrument.model.runtime import configure_tensorflow; configure_tensorflow(1);"
-        "print('keras' in sys.modules, 'matplotlib' in sys.modules);"
+        "print(any(m in sys.modules for m in ('keras', 'tf_keras')), 'matplotlib' in sys.modules);"
         "import tensorflow as tf; print(float(tf.reduce_sum(tf.ones([3]))));"
         "import keras; print(hasattr(keras, 'layers'), hasattr(tf.keras, 'layers'))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    lines = out.stdout.strip().splitlines()[-3:]
-    assert lines == ["False False", "3.0", "True True"], out.stdout + out.stderr
+    for legacy in ("0", "1"):
+        env = {**os.environ, "TF_USE_LEGACY_KERAS": legacy}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        lines = out.stdout.strip().splitlines()[-3:]
+        assert lines == ["False False", "3.0", "True True"], (legacy, out.stdout + out.stderr)

@@ -52,7 +52,8 @@ def import_tensorflow() -> ModuleType:
     already kept matplotlib out. Nothing here uses Keras. Once TensorFlow is in, ``import keras`` and
     ``tf.keras`` work as usual. Call ``prepare_tensorflow_environment`` first."""
     if "tensorflow" not in sys.modules:
-        with _unimportable("keras"):
+        # tf_keras too: with TF_USE_LEGACY_KERAS=1 in the user's environment, TensorFlow loads that one instead.
+        with _unimportable("keras"), _unimportable("tf_keras"):
             import tensorflow  # noqa: F401
     return sys.modules["tensorflow"]
 
