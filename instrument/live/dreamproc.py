@@ -238,8 +238,8 @@ class DreamProcess:
         lower_this_thread(19)
         # Nothing before the first dream is out (or a few seconds have passed: a take may dream nothing, at
         # 0 iterations). A compile then, the status classification first, traces in Python beside the first
-        # window's iterations (the GIL) and marks the dream's share down: the first dream came 0.2-0.28 s
-        # after ready that way, 0.05-0.08 s with the wait (docs/latency.md).
+        # window's iterations (the GIL) and marks the dream's share down: the first dream came 0.06-0.28 s
+        # after ready that way (mostly 0.19 s or more), 0.04-0.08 s with the wait (docs/latency.md).
         until = time.monotonic() + FIRST_WINDOW_WAIT
         while not self.first_window.wait(0.05) and time.monotonic() < until:
             if self.halt.is_set():
