@@ -143,6 +143,17 @@ def gradient_function(model: YamNet, layer: str, length: int, objective: str = "
     return gradient
 
 
+def _on_grid(x: tf.Tensor, offsets: tf.Tensor, grid: int, length: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """The shared passes' alignment: ``start``, the first start at or after the smallest offset on the
+    ``grid``-sample grid through the middle offset; ``last``, the largest offset; and ``segment``, the
+    ``length`` samples of ``x`` from ``start`` (zeros past the buffer's end)."""
+    first, last = tf.reduce_min(offsets), tf.reduce_max(offsets)
+    middle = offsets[tf.shape(offsets)[0] // 2]
+    start = first + tf.math.floormod(middle - first, grid)
+    segment = tf.slice(tf.pad(x, [[0, 0], [0, length]]), [0, start], [-1, length])
+    return start, last, segment
+
+
 def shared_gradient(model: YamNet, layer: str, length: int) -> Any:
     """The ``shared`` objective's gradient function (same signature as ``gradient_function``'s).
 
@@ -155,18 +166,15 @@ def shared_gradient(model: YamNet, layer: str, length: int) -> Any:
 
     def gradient(x, class_index, offsets, span):
         batch = tf.shape(x)[0]
-        first, last = tf.reduce_min(offsets), tf.reduce_max(offsets)
-        middle = offsets[tf.shape(offsets)[0] // 2]
-        start = first + tf.math.floormod(middle - first, GRID_SAMPLES)
-        starts = start + GRID_SAMPLES * tf.range(count)
-        # The grid windows between first and last: at least the one at the middle offset (start <= middle).
-        scored = tf.cast(starts <= last, tf.float32)
         with tf.GradientTape() as tape:
             tape.watch(x)
-            segment = tf.slice(tf.pad(x, [[0, 0], [0, length]]), [0, start], [-1, length])
+            start, last, segment = _on_grid(x, offsets, GRID_SAMPLES, length)
             activation = shared_activation(model, segment, layer, count)
             loss = tf.reshape(window_loss(activation, layer, class_index), [batch, count])
             objective = tf.reshape(window_objective(activation, layer, class_index), [batch, count])
+            starts = start + GRID_SAMPLES * tf.range(count)
+            # The grid windows between first and last: at least the one at the middle offset (start <= middle).
+            scored = tf.cast(starts <= last, tf.float32)
             total = tf.reduce_sum(objective * scored[None])
         valid_count = tf.maximum(tf.cast(tf.reduce_sum(scored), tf.int32), 1)
         nearest = tf.cast(tf.round(tf.cast(offsets - start, tf.float32) / GRID_SAMPLES), tf.int32)
@@ -190,14 +198,11 @@ def cut_gradient(model: YamNet, layer: str, length: int, cut: str) -> Any:
 
     def gradient(x, class_index, offsets, span):
         batch, count = tf.shape(x)[0], tf.shape(offsets)[0]
-        first, last = tf.reduce_min(offsets), tf.reduce_max(offsets)
-        middle = offsets[count // 2]
-        start = first + tf.math.floormod(middle - first, grid)
-        top = (last - start) // grid  # the last grid window inside [first, last]
-        index = tf.clip_by_value(tf.cast(tf.round(tf.cast(offsets - start, tf.float32) / grid), tf.int32), 0, top)
         with tf.GradientTape() as tape:
             tape.watch(x)
-            segment = tf.slice(tf.pad(x, [[0, 0], [0, length]]), [0, start], [-1, length])
+            start, last, segment = _on_grid(x, offsets, grid, length)
+            top = (last - start) // grid  # the last grid window inside [first, last]
+            index = tf.clip_by_value(tf.cast(tf.round(tf.cast(offsets - start, tf.float32) / grid), tf.int32), 0, top)
             log_mel = model.front_end(segment)
             maps = log_mel[..., None] if cut == "log_mel" else model.feature_map(log_mel, cut)
             windows = tf.gather(maps, index[:, None] + step_index[None], axis=1)  # one grid step = one map step
