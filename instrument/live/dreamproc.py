@@ -35,6 +35,7 @@ from instrument.live.shm import SegmentLayout, SharedState, WindowInfo
 from instrument.live.worker import CONTEXT, COVERAGE, DreamWorker, buffer_shape
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SAMPLES, WINDOW_SECONDS
 from instrument.model.native_log import quiet_start_up
+from instrument.model.runtime import settle_heap
 
 MAX_CONSECUTIVE_ERRORS = 5  # then the process exits and the supervisor starts a fresh one
 # The status classifies the input and the output (two windows through the model) at most this often, not
@@ -226,6 +227,7 @@ class DreamProcess:
             return
         t0 = time.monotonic()
         self.dreamer.warm_up(key, *self.shape)
+        settle_heap()  # the traced graphs live as long as the process: out of the full collections' way
         self.ready_keys.update(parts)
         self.out.send(msg.Compiled(description, t0, time.monotonic()))
 
@@ -254,6 +256,7 @@ class DreamProcess:
                     self._compiling = True
                     t0 = time.monotonic()
                     self.dreamer.scores(np.zeros((2, WINDOW_SAMPLES), np.float32))
+                    settle_heap()
                     self.scores_ready = True
                     self.out.send(msg.Compiled("classification", t0, time.monotonic()))
                 elif later and self.compiles:

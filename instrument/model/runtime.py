@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import platform
 import sys
@@ -43,6 +44,33 @@ def _unimportable(name: str) -> Iterator[None]:
             del sys.modules[name]
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off inside the block (as it was, after).
+
+    An import as large as TensorFlow's creates hundreds of thousands of objects and almost no garbage: the
+    collector ran ~600 times during it and found nothing, 0.34-0.48 s of a 2.0-2.8 s import on the 2-core
+    development host (docs/latency.md, "Start-up")."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def settle_heap() -> None:
+    """Move every object alive now out of the cyclic garbage collector's reach (``gc.freeze``).
+
+    A full collection scans every tracked object. After TensorFlow's import and a few traced functions that is
+    0.15-0.19 s with the GIL held, which stalls the dream loop, or any thread, for several of its iterations
+    (the first dream's fade-in used to hold for 0.15-0.2 s: docs/latency.md). Frozen objects are still freed
+    when their last reference goes; only a reference cycle among them is never collected. Call it after
+    building what lives for the whole process: the import, the model, compiled functions."""
+    gc.freeze()
+
+
 def import_tensorflow() -> ModuleType:
     """TensorFlow, imported without Keras.
 
@@ -50,11 +78,13 @@ def import_tensorflow() -> ModuleType:
     Keras pulls in ``matplotlib.pyplot`` for its plotting helpers. On the 2-core development host that was
     1.5 s of every command's start (2.56 s against 4.07 s) and 0.6-0.7 s of the live dream process's, which
     already kept matplotlib out. Nothing here uses Keras. Once TensorFlow is in, ``import keras`` and
-    ``tf.keras`` work as usual. Call ``prepare_tensorflow_environment`` first."""
+    ``tf.keras`` work as usual. The garbage collector is paused for the import and what it built is frozen
+    (``collector_paused``, ``settle_heap``). Call ``prepare_tensorflow_environment`` first."""
     if "tensorflow" not in sys.modules:
         # tf_keras too: with TF_USE_LEGACY_KERAS=1 in the user's environment, TensorFlow loads that one instead.
-        with _unimportable("keras"), _unimportable("tf_keras"):
+        with _unimportable("keras"), _unimportable("tf_keras"), collector_paused():
             import tensorflow  # noqa: F401
+        settle_heap()
     return sys.modules["tensorflow"]
 
 
