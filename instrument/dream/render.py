@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -148,12 +149,17 @@ def render(
     started = time.perf_counter()
     frames, channels = audio.shape
     signal = to_channels_first(resample(audio, rate, SAMPLE_RATE))
-    dreamed = dream_regions(
-        dreamer, signal, [Region(0, signal.shape[1], params)], seed=seed, layout=layout, progress=progress
-    )
-    out = assemble(audio, signal, dreamed.signal, rate, params.band)
-    seconds = time.perf_counter() - started
-    summary, before, after = summarize(dreamer, audio, out, rate, params.target_class)
+    # The input's classes beside the dream: its iterations run in TensorFlow's C++ without the GIL, so the
+    # classifier's first trace (0.3-0.4 s of Python) and the input's windows cost the command next to nothing.
+    with ThreadPoolExecutor(1, thread_name_prefix="render-classify") as pool:
+        heard = pool.submit(listen_to, dreamer, audio, rate)
+        dreamed = dream_regions(
+            dreamer, signal, [Region(0, signal.shape[1], params)], seed=seed, layout=layout, progress=progress
+        )
+        out = assemble(audio, signal, dreamed.signal, rate, params.band)
+        seconds = time.perf_counter() - started
+        before = heard.result()
+    summary, before, after = summarize(dreamer, before, out, rate, params.target_class)
     summary.update({
         "channels": channels, "iterations": params.iterations, "seed": seed,
         "seconds": round(seconds, 3), "audio_seconds": round(frames / rate, 3),
@@ -197,12 +203,17 @@ def back_to_rate(signal_16k: np.ndarray, rate: int, frames: int, clip: bool = Tr
     return (np.clip(out, -1.0, 1.0) if clip else out).astype(np.float32)
 
 
+def listen_to(dreamer: Dreamer, audio: np.ndarray, rate: int) -> ClassTrack:
+    """The model's scores of ``audio`` (frames x channels at ``rate``, mixed to mono) on the listening grid."""
+    return class_track(dreamer, resample(to_mono(audio), rate, SAMPLE_RATE))
+
+
 def summarize(
-    dreamer: Dreamer, before_audio: np.ndarray, after_audio: np.ndarray, rate: int, target_class: int | str | None
+    dreamer: Dreamer, before: ClassTrack, after_audio: np.ndarray, rate: int, target_class: int | str | None
 ) -> tuple[dict, ClassTrack, ClassTrack]:
-    """Top classes per window of the input and of the output as written, on the listening grid."""
-    before = class_track(dreamer, resample(to_mono(before_audio), rate, SAMPLE_RATE))
-    after = class_track(dreamer, resample(to_mono(after_audio), rate, SAMPLE_RATE))
+    """Top classes per window of the input (``before``: ``listen_to`` it) and of the output as written, on the
+    listening grid."""
+    after = listen_to(dreamer, after_audio, rate)
     target = dreamer.class_index(target_class)
     windows = []
     for i, start in enumerate(after.times):
