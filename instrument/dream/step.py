@@ -44,6 +44,9 @@ target spectrum, offsets and span are tensors: changing them never retraces.
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -271,7 +274,7 @@ def spectrum_shape(fft: int, hop: int, length: int) -> tuple[int, int]:
 
 
 class DreamStep:
-    """Compiled iterations for one model; use it from one thread."""
+    """Compiled iterations for one model; use it from one thread (it compiles a mode on a thread of its own)."""
 
     def __init__(self, model: YamNet) -> None:
         self.model = model
@@ -323,6 +326,11 @@ class DreamStep:
     ) -> tuple[Any, Any]:
         """The (gradient, mode) concrete functions for these parameters, shapes and objective, compiled on first
         use."""
+        return self._gradient_for(params, length, count, objective), self._mode_for(params, length)
+
+    def _gradient_for(
+        self, params: DreamParams | FunctionKey, length: int, count: int, objective: str = "windows"
+    ) -> Any:
         key = FunctionKey.of(params)
         gkey = (*key.gradient_key(length, count), objective)
         if gkey not in self._gradients:
@@ -334,6 +342,10 @@ class DreamStep:
                 tf.TensorSpec([count], tf.int32),
                 tf.TensorSpec([2], tf.int32),
             )
+        return self._gradients[gkey]
+
+    def _mode_for(self, params: DreamParams | FunctionKey, length: int) -> Any:
+        key = FunctionKey.of(params)
         mkey = key.mode_key(length)
         if mkey not in self._modes:
             frames, bins = spectrum_shape(key.filter_fft, key.filter_hop, length)
@@ -343,7 +355,7 @@ class DreamStep:
                 signal, signal, scalar, scalar, scalar, tf.TensorSpec([1, frames, bins], tf.complex64),
                 tf.TensorSpec([2], tf.int32), scalar,
             )
-        return self._gradients[gkey], self._modes[mkey]
+        return self._modes[mkey]
 
     def target_spectrum(
         self, target: np.ndarray | None, params: DreamParams | FunctionKey, length: int = WINDOW_SAMPLES
@@ -386,13 +398,20 @@ class DreamStep:
             raise DreamSoundError(
                 f"window offsets must lie in 0..{length - WINDOW_SAMPLES} for a {length}-sample buffer"
             )
-        gradient_fn, mode_fn = self.functions_for(params, length, offsets.size, objective)
+        key = FunctionKey.of(params)
+        gradient_fn = self._gradient_for(key, length, offsets.size, objective)
         if target_spectrum is None:
             target_spectrum = self.target_spectrum(None, params, length)
         threshold, step, power, class_tensor, floor = self._scalar_tensors(params, class_index)
         offsets_tensor = _WHOLE_WINDOW_TENSOR if offsets is _WHOLE_WINDOW else tf.constant(offsets)
         span_tensor = self._span_tensor(length, span)
-        g, loss = gradient_fn(x, class_tensor, offsets_tensor, span_tensor)
+        if key.mode_key(length) in self._modes:
+            g, loss = gradient_fn(x, class_tensor, offsets_tensor, span_tensor)
+            mode_fn = self._mode_for(key, length)
+        else:  # the mode's first use: traced while the gradient runs on a thread of its own (``beside``)
+            gradient = beside(lambda: gradient_fn(x, class_tensor, offsets_tensor, span_tensor))
+            mode_fn = self._mode_for(key, length)
+            g, loss = gradient()
         y = mode_fn(x, g, threshold, step, power, target_spectrum, span_tensor, floor)
         return StepResult(y, loss, g)
 
@@ -411,12 +430,55 @@ class DreamStep:
         """Compile and run the functions of ``key`` (layer, mode, flip, filter_fft, filter_hop) once, so the
         first real call is fast. A key, not parameters: a ``target`` mode compiles without a target sound."""
         key = FunctionKey(*key)
-        gradient_fn, mode_fn = self.functions_for(key, length, count)
+        gradient_fn = self._gradient_for(key, length, count)
         x = tf.zeros([1, length], tf.float32)
         span = self._span_tensor(length, None)
-        g, _ = gradient_fn(x, tf.constant(-1, tf.int32), tf.zeros([count], tf.int32), span)
+        first_run = beside(lambda: gradient_fn(x, tf.constant(-1, tf.int32), tf.zeros([count], tf.int32), span))
         zero = tf.constant(0.0, tf.float32)
-        mode_fn(x, g, zero, zero, tf.constant(1.0, tf.float32), self.target_spectrum(None, key, length), span, zero)
+        mode_fn = self._mode_for(key, length)
+        mode_fn(x, x, zero, zero, tf.constant(1.0, tf.float32), self.target_spectrum(None, key, length), span, zero)
+        first_run()
+
+
+def beside(call: Callable[[], Any]) -> Callable[[], Any]:
+    """``call()`` started on a thread of its own, at the caller's priority and in its device scope; the returned
+    function waits for it and returns its result (or raises its error).
+
+    For a compiled function's first run beside the tracing of another. Most of a first run (graph
+    optimization, kernel set-up) is C++ that lets go of the GIL, while tracing is Python that needs it. On the
+    2-core development host, at the live buffer's shape: ``warm_up`` 0.81-0.95 s against 1.10-1.22 s one after
+    the other, a first ``iterate_buffer`` 1.07-1.10 s against 1.16-1.30 s (docs/speed.md). Tracing both at once
+    is no faster: the two take turns on the GIL. With one core to run on (the live dream process is kept off the audio's core) the
+    thread would only take turns with the caller: ``call()`` then runs at once, here."""
+    if _cores() < 2:
+        value = call()
+        return lambda: value
+    device = tf.zeros([]).device  # the caller's device scope places what is made here
+    done: list[Any] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with tf.device(device):
+                done.append(call())
+        except BaseException as err:  # raised in the caller's thread, by the call below
+            failed.append(err)
+
+    thread = threading.Thread(target=run, name="dream-first-run", daemon=True)
+    thread.start()
+
+    def result() -> Any:
+        thread.join()
+        if failed:
+            raise failed[0]
+        return done[0]
+
+    return result
+
+
+def _cores() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 _WHOLE_WINDOW = np.zeros(1, np.int32)
