@@ -149,16 +149,25 @@ def render(
     started = time.perf_counter()
     frames, channels = audio.shape
     signal = to_channels_first(resample(audio, rate, SAMPLE_RATE))
-    # The input's classes beside the dream: its iterations run in TensorFlow's C++ without the GIL, so the
-    # classifier's first trace (0.3-0.4 s of Python) and the input's windows cost the command next to nothing.
+    # The input's classes beside the dream, from its first iteration on: the iterations run in TensorFlow's
+    # C++ without the GIL, so the classifier's first trace (0.3-0.4 s of Python) and the input's windows cost
+    # the command next to nothing. (Started before the first iteration, the trace took turns on the GIL with
+    # the iteration's own tracing: the dream's time went up by more than the command's time went down.)
     with ThreadPoolExecutor(1, thread_name_prefix="render-classify") as pool:
-        heard = pool.submit(listen_to, dreamer, audio, rate)
+        heard = []
+
+        def on_progress(n: int) -> None:
+            if not heard:
+                heard.append(pool.submit(listen_to, dreamer, audio, rate))
+            if progress:
+                progress(n)
+
         dreamed = dream_regions(
-            dreamer, signal, [Region(0, signal.shape[1], params)], seed=seed, layout=layout, progress=progress
+            dreamer, signal, [Region(0, signal.shape[1], params)], seed=seed, layout=layout, progress=on_progress
         )
         out = assemble(audio, signal, dreamed.signal, rate, params.band)
         seconds = time.perf_counter() - started
-        before = heard.result()
+        before = heard[0].result() if heard else listen_to(dreamer, audio, rate)
     summary, before, after = summarize(dreamer, before, out, rate, params.target_class)
     summary.update({
         "channels": channels, "iterations": params.iterations, "seed": seed,
