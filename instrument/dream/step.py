@@ -448,8 +448,8 @@ def beside(call: Callable[[], Any]) -> Callable[[], Any]:
     optimization, kernel set-up) is C++ that lets go of the GIL, while tracing is Python that needs it. On the
     2-core development host, at the live buffer's shape: ``warm_up`` 0.81-0.95 s against 1.10-1.22 s one after
     the other, a first ``iterate_buffer`` 1.07-1.10 s against 1.16-1.30 s (docs/speed.md). Tracing both at once
-    is no faster: the two take turns on the GIL. With one core to run on (the live dream process is kept off the audio's core) the
-    thread would only take turns with the caller: ``call()`` then runs at once, here."""
+    is no faster: the two take turns on the GIL. With one core to run on (the live dream process is kept off
+    the audio's core) a thread would only take turns with the caller: ``call()`` then runs at once, here."""
     if _cores() < 2:
         value = call()
         return lambda: value
