@@ -84,3 +84,36 @@ def test_channels_are_dreamed_as_separate_signals_in_one_call(dreamer):
     alone = dreamer.iterate_buffer(0.5 * x[::-1], params, offsets).audio.numpy()[0]
     np.testing.assert_allclose(both[1], alone, atol=1e-5)
     assert np.abs(both[0] - both[1]).max() > 0.1
+
+
+def test_a_first_run_goes_beside_the_caller_on_a_second_core_and_inline_on_one():
+    """``step.beside``: on two cores the call runs on a thread of its own (its result and its error come back
+    through the returned call); pinned to one core it runs at once, in the caller's thread (a thread there would
+    only take turns with the caller on the GIL)."""
+    import os
+    import threading
+
+    from instrument.dream.step import beside
+
+    def where() -> str:
+        return threading.current_thread().name
+
+    def fails() -> None:
+        raise ValueError("in the first run")
+
+    from instrument.dream.step import _cores
+
+    if _cores() >= 2:
+        assert beside(where)() == "dream-first-run"
+        with pytest.raises(ValueError, match="in the first run"):
+            beside(fails)()
+    if not hasattr(os, "sched_setaffinity"):
+        return  # macOS: no per-thread CPU affinity to pin with; the dream process is not pinned there either
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})  # this thread only (Linux)
+    try:
+        assert beside(where)() == threading.current_thread().name
+        with pytest.raises(ValueError, match="in the first run"):
+            beside(fails)
+    finally:
+        os.sched_setaffinity(0, allowed)
