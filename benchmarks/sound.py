@@ -17,6 +17,13 @@ offline render at defaults (``instrument.dream.render.render``, real YAMNet lite
 ``--sweep`` also sweeps threshold 0..1 by 0.1 and step over its range, per mode, and ``--plot DIR`` draws
 the knob curves and the input/output spectrograms (``sound-knobs.png``, ``sound-modes.png``).
 
+``--deeper CLASS,...`` measures the documented way deeper (``deepdream``, ``step`` 0.1, the default 20
+iterations) toward each class on each input and level, with ``--seeds N`` seeds: the share of output windows at
+>= 0.5, the input's own share, and the log-mel correlation (docs/sound.md, "Going deeper"). Alone, with
+``--modes ''``, it skips the table:
+
+    python -m benchmarks.sound --modes '' --target '' --inputs tone,music --deeper Dog,Water,Rain --seeds 2 --json
+
     python -m benchmarks.sound --json                       # the table (about 10 min on 2 busy cores)
     python -m benchmarks.sound --sweep --plot docs --json   # plus knob curves (longer)
 """
@@ -236,6 +243,29 @@ def table(dreamer, names, levels, modes, seconds, target) -> list[dict]:
 DEEP_STEP = 0.1  # the documented way deeper (docs/sound.md): deepdream, a target class, this step
 
 
+def deeper(dreamer, classes, names, levels, seconds, seeds=1) -> list[dict]:
+    """``deepdream`` toward each class at ``DEEP_STEP`` and the default iterations: per input, level and seed,
+    the share of output windows at >= 0.5 on the listening grid, the input's share, and the log-mel likeness."""
+    rows = []
+    for name in names:
+        source, rate = load(name, seconds)
+        for target in classes:
+            for level in levels:
+                audio = at_level(source, level)
+                for seed in range(seeds):
+                    result = render_one(dreamer, audio, rate, params_for("deepdream", target_class=target,
+                                                                         step=DEEP_STEP), seed=seed)
+                    windows = result.summary["per_window"]
+                    rows.append({
+                        "input": name, "level_db": level, "target": target, "seed": seed,
+                        "target_share": result.summary["target"]["share_after_at_least_0.5"],
+                        "target_share_input": round(float(np.mean([w["target_before"] >= 0.5 for w in windows])), 4),
+                        "windows": len(windows),
+                        "mel_corr": measure(audio, result.audio, rate)["mel_corr"],
+                    })
+    return rows
+
+
 def sweep(dreamer, names, modes, seconds, level=-25.0) -> list[dict]:
     """The change (dB re the input) along threshold (at the default step) and step (at the default
     threshold), per mode and input."""
@@ -333,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", default="Dog", help="class for the deepdream row ('' for none)")
     ap.add_argument("--sweep", action="store_true", help="also sweep threshold and step (at -25 dBFS)")
     ap.add_argument("--sweep-inputs", default="whistle,music", help="inputs of the sweep")
+    ap.add_argument("--deeper", default="", help="classes for deepdream at the way-deeper step (comma-separated)")
+    ap.add_argument("--seeds", type=int, default=1, help="seeds per --deeper render")
     ap.add_argument("--plot", type=Path, help="write sound-knobs.png and sound-modes.png here")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
@@ -342,13 +374,15 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     dreamer = Dreamer.load(ModelSettings(source="tflite", path=str(SHARED / "models" / "yamnet.tflite")))
-    names, modes = args.inputs.split(","), args.modes.split(",")
+    names, modes = args.inputs.split(","), [m for m in args.modes.split(",") if m]
     levels = [float(v) for v in args.levels.split(",")]
     report = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "command": "python -m benchmarks.sound " + " ".join(argv if argv is not None else sys.argv[1:]),
         "rows": table(dreamer, names, levels, modes, args.seconds, args.target),
     }
+    if args.deeper:
+        report["deeper"] = deeper(dreamer, args.deeper.split(","), names, levels, args.seconds, args.seeds)
     if args.sweep:
         report["sweep"] = sweep(dreamer, args.sweep_inputs.split(","), modes, args.seconds)
     if args.plot:

@@ -122,6 +122,7 @@ class AudioCallback:
         metrics = self.metrics
         metrics.grains += 1
         if not fresh:
+            metrics.held_frames[metrics.held_grains % metrics.held_frames.shape[0]] = frame
             metrics.held_grains += 1
             return
         if self.player.dreamed[slot]:

@@ -39,6 +39,7 @@ class Metrics:
         self.nonfinite_blocks = 0
         self.grains = 0  # dreamed windows started at the output
         self.held_grains = 0  # grain starts that had to replay (hold) an already played window
+        self.held_frames = np.full(64, -1, np.int64)  # stream frames of the newest 64 held grain starts (a ring)
         self.latency = float("nan")  # seconds, an input sample -> its dream at the output (every sample alike)
         self.first_dream = float("nan")  # seconds from engine start to the first dreamed sound at the output
         self.first_sound = float("nan")  # seconds from engine start to the first block at the output

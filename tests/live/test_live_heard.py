@@ -40,6 +40,8 @@ class Take:
     statuses: list[tuple[int, int, float, float | None]]
     metrics: dict
     xruns: int
+    held_frames: np.ndarray  # stream frames of the newest held grain starts (the output replayed a grain)
+    xrun_frames: np.ndarray  # stream frames of the first xruns
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +65,8 @@ def take(jack, tmp_path_factory) -> Take:
             if frame == m.output_class_frame and frame > 0 and (not statuses or statuses[-1][0] != frame):
                 statuses.append((frame, klass, score, target))
         xruns = xruns_since_ready(engine)
+        held = engine.metrics.held_frames[: engine.metrics.held_grains].copy()
+        xrun_frames = engine.metrics.xrun_frames[: engine.metrics.xrun_blocks].copy()
         recorder = engine.recorder
         assert recorder is not None
         start_frame, path = recorder.start_frame, recorder.paths[0]
@@ -70,7 +74,8 @@ def take(jack, tmp_path_factory) -> Take:
         engine.stop()
     audio, rate = sf.read(path, dtype="float32")
     assert rate == RATE
-    return Take(audio[:, 0], audio[:, 1], start_frame, change, statuses, engine.controls.metrics(), xruns)
+    return Take(audio[:, 0], audio[:, 1], start_frame, change, statuses, engine.controls.metrics(), xruns, held,
+                xrun_frames)
 
 
 def to_16k(x: np.ndarray) -> np.ndarray:
@@ -99,8 +104,13 @@ def test_the_output_of_a_live_take_is_heard_as_the_target_class(take: Take, live
 
 
 def test_the_continued_dream_plays_without_gaps(take: Take) -> None:
-    """Where the input sounds, the dream of it sounds a window and a lead later: no 10 ms of it is lost."""
-    delay = schedule_for(LiveSettings(), RATE).delay  # a sample of the dream plays this long after it came in
+    """Where the input sounds, the dream of it sounds a window and a lead later: no 10 ms of it is lost.
+
+    Except where the engine says why: a held grain (a window came late, so the output replayed the grain
+    before, which may be quieter than the speech now) or an xrun. A busy host may hold one grain in ten
+    (``test_engine_jack``); a quiet 10 ms anywhere else fails."""
+    schedule = schedule_for(LiveSettings(), RATE)
+    delay = schedule.delay  # a sample of the dream plays this long after it came in
     a = take.change_frame - take.start_frame + int(AFTER * RATE)
     b = min(take.wet.size, a + int(MEASURED * RATE))
     block = 480
@@ -109,7 +119,18 @@ def test_the_continued_dream_plays_without_gaps(take: Take) -> None:
     heard = np.sqrt((take.dry[a - delay : a - delay + count * block].reshape(count, block) ** 2).mean(axis=1))
     sounding = heard > 0.05
     assert sounding.sum() > 0.3 * count, heard  # speech enough to tell
-    assert np.all(played[sounding] > 0.3 * heard[sounding]), (played[sounding].min(), np.flatnonzero(sounding))
+    quiet = take.start_frame + a + block * np.flatnonzero(sounding & (played <= 0.3 * heard))  # stream frames
+    held = take.held_frames[(take.held_frames >= take.start_frame + a - schedule.grain)
+                            & (take.held_frames < take.start_frame + b)]
+
+    def explained(frame: int) -> bool:
+        in_a_hold = np.any((held - block <= frame) & (frame < held + schedule.grain + block))
+        return bool(in_a_hold or np.any(np.abs(take.xrun_frames - frame) <= 2 * block))
+
+    unexplained = [int(f) for f in quiet if not explained(int(f))]
+    assert not unexplained, (f"{len(unexplained)} quiet 10 ms blocks of {int(sounding.sum())} sounding, at stream"
+                             f" frames {unexplained[:8]}; held grains there {held.size}, xruns {take.xruns}")
+    assert held.size <= 1 + 0.1 * (b - a) / schedule.hop, (held.size, (b - a) / schedule.hop)
 
 
 def recorded_scores(take: Take, live_dreamer, end: int) -> np.ndarray | None:
