@@ -105,6 +105,8 @@ def test_a_first_run_goes_beside_the_caller_on_a_second_core_and_inline_on_one()
 
     if _cores() >= 2:
         assert beside(where)() == "dream-first-run"
+        with tf.device("/CPU:0"):  # the caller's device scope reaches the thread
+            assert beside(lambda: tf.zeros([]).device)().endswith("CPU:0")
         with pytest.raises(ValueError, match="in the first run"):
             beside(fails)()
     if not hasattr(os, "sched_setaffinity"):

@@ -168,3 +168,33 @@ def test_unreadable_render_input_leaves_no_output(cli, tmp_path, loaded):
     code, _, err = cli("render", str(bad), str(out))
     assert code == 2 and "cannot read audio file" in err
     assert not out.exists()
+
+
+def test_a_render_stopped_mid_dream_raises_at_once_and_its_classifier_stops_too(dreamer):
+    """The input's classes are scored beside the dream (from its first iteration on). If the dream stops with an
+    error (here: the progress callback, as a Ctrl-C would), that error comes out, and the classifier is told to
+    stop: it scores no batch after that, instead of the rest of a long input."""
+    import threading
+
+    from instrument.dream.listen import class_track
+    from instrument.dream.params import DreamParams
+    from instrument.dream.render import render
+
+    class StoppedError(Exception):
+        pass
+
+    def stop_at_second(n: int) -> None:
+        calls.append(n)
+        if len(calls) == 2:
+            raise StoppedError
+
+    calls: list[int] = []
+    signal = np.random.default_rng(0).standard_normal(16000 * 60).astype(np.float32) * 0.05  # a minute
+    with pytest.raises(StoppedError):
+        render(dreamer, signal[:, None], 16000, DreamParams(iterations=5), progress=stop_at_second)
+    assert len(calls) == 2
+    stopped = threading.Event()
+    stopped.set()
+    assert class_track(dreamer, signal, stop=stopped).scores.shape[0] == 0  # nothing scored once stopped
+    whole = class_track(dreamer, signal)
+    assert whole.scores.shape[0] == whole.times.size > 500

@@ -129,8 +129,9 @@ def test_deepdream_takes_a_tone_and_music_to_water_within_the_default_iterations
     """The documented way deeper on tonal sound (docs/sound.md, "Going deeper"): ``deepdream`` toward *Water* at
     step 0.1 and the default 20 iterations. On a sustained tone chord and on the pluck melody, quiet and loud:
     Water >= 0.5 on >= 90 % of the output's windows on the listening grid (offsets the dream never chose), from
-    none of the input's. Single renders measured 0.8-1.0 (one 0.8 in 24, on two ISAs and two seeds), so each
-    is held to 0.75 and all four together to 0.9. (Toward *Dog* the same stay at 0 %: docs/sound.md.)"""
+    none of the input's. Single renders measured 0.8-1.0 (one 0.8 in 24, on two ISAs and two seeds; these four
+    0.93-1.0 on both), so each is held to 0.75 and the four together to 0.85, a window or two of room for other
+    CPUs' arithmetic. (Toward *Dog* the same stay at 0 %: docs/sound.md.)"""
     shared_file(MUSIC)
     shares = []
     for name in ("tone", "music"):
@@ -144,4 +145,4 @@ def test_deepdream_takes_a_tone_and_music_to_water_within_the_default_iterations
             assert max(w["target_before"] for w in windows) < 0.5, (name, level)  # not water to begin with
             shares.append(summary["target"]["share_after_at_least_0.5"])
             assert shares[-1] >= 0.75, (name, level, summary["target"])
-    assert np.mean(shares) >= 0.9, shares
+    assert np.mean(shares) >= 0.85, shares

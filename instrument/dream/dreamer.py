@@ -113,8 +113,10 @@ class Dreamer:
             )
 
     def warm_up(self, key: FunctionKey, length: int = WINDOW_SAMPLES, count: int = 1) -> None:
-        """Compile the iteration of ``key`` for ``[., length]`` buffers of ``count`` windows (``DreamStep.warm_up``)."""
-        self.step.warm_up(key, length, count)
+        """Compile the iteration of ``key`` for ``[., length]`` buffers of ``count`` windows (``DreamStep.warm_up``),
+        on this dreamer's device, where its iterations run."""
+        with tf.device(self.device):
+            self.step.warm_up(key, length, count)
 
     def scores(self, windows: np.ndarray | tf.Tensor) -> np.ndarray:
         """Class scores ``[batch, 521]`` of ``[batch, 15600]`` windows."""

@@ -7,6 +7,7 @@ that is played, not the framing that was optimized.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,15 +36,20 @@ def grid(length: int, hop_s: float = HOP_SECONDS, first_s: float = FIRST_SECONDS
 
 
 def class_track(
-    dreamer, signal_16k: np.ndarray, hop_s: float = HOP_SECONDS, first_s: float = FIRST_SECONDS
+    dreamer, signal_16k: np.ndarray, hop_s: float = HOP_SECONDS, first_s: float = FIRST_SECONDS,
+    stop: threading.Event | None = None,
 ) -> ClassTrack:
-    """Scores of mono 16 kHz ``signal_16k`` on the grid (a signal shorter than a window is zero-padded)."""
+    """Scores of mono 16 kHz ``signal_16k`` on the grid (a signal shorter than a window is zero-padded).
+
+    ``stop`` set: the windows scored so far, no more (within one batch of 64)."""
     x = np.asarray(signal_16k, np.float32)
     if x.size < WINDOW_SAMPLES:
         x = np.pad(x, (0, WINDOW_SAMPLES - x.size))
     starts = grid(x.size, hop_s, first_s)
-    scores = np.concatenate([
-        dreamer.scores(np.stack([x[s : s + WINDOW_SAMPLES] for s in starts[b : b + _BATCH]]))
-        for b in range(0, starts.size, _BATCH)
-    ])
-    return ClassTrack(starts / SAMPLE_RATE, scores)
+    batches = []
+    for b in range(0, starts.size, _BATCH):
+        if stop is not None and stop.is_set():
+            break
+        batches.append(dreamer.scores(np.stack([x[s : s + WINDOW_SAMPLES] for s in starts[b : b + _BATCH]])))
+    scores = np.concatenate(batches) if batches else np.zeros((0, 0), np.float32)
+    return ClassTrack(starts[: len(scores)] / SAMPLE_RATE, scores)

@@ -29,9 +29,10 @@ starting at 0.05 s (``instrument.dream.listen``), not on the dreamed windows.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -154,17 +155,22 @@ def render(
     # the command next to nothing. (Started before the first iteration, the trace took turns on the GIL with
     # the iteration's own tracing: the dream's time went up by more than the command's time went down.)
     with ThreadPoolExecutor(1, thread_name_prefix="render-classify") as pool:
-        heard = []
+        heard: list[Future[ClassTrack]] = []
+        stop = threading.Event()  # the dream failed or was interrupted: the classes are not waited for
 
         def on_progress(n: int) -> None:
             if not heard:
-                heard.append(pool.submit(listen_to, dreamer, audio, rate))
+                heard.append(pool.submit(listen_to, dreamer, audio, rate, stop))
             if progress:
                 progress(n)
 
-        dreamed = dream_regions(
-            dreamer, signal, [Region(0, signal.shape[1], params)], seed=seed, layout=layout, progress=on_progress
-        )
+        try:
+            dreamed = dream_regions(
+                dreamer, signal, [Region(0, signal.shape[1], params)], seed=seed, layout=layout, progress=on_progress
+            )
+        except BaseException:
+            stop.set()
+            raise
         out = assemble(audio, signal, dreamed.signal, rate, params.band)
         seconds = time.perf_counter() - started
         before = heard[0].result() if heard else listen_to(dreamer, audio, rate)
@@ -212,9 +218,10 @@ def back_to_rate(signal_16k: np.ndarray, rate: int, frames: int, clip: bool = Tr
     return (np.clip(out, -1.0, 1.0) if clip else out).astype(np.float32)
 
 
-def listen_to(dreamer: Dreamer, audio: np.ndarray, rate: int) -> ClassTrack:
-    """The model's scores of ``audio`` (frames x channels at ``rate``, mixed to mono) on the listening grid."""
-    return class_track(dreamer, resample(to_mono(audio), rate, SAMPLE_RATE))
+def listen_to(dreamer: Dreamer, audio: np.ndarray, rate: int, stop: threading.Event | None = None) -> ClassTrack:
+    """The model's scores of ``audio`` (frames x channels at ``rate``, mixed to mono) on the listening grid
+    (``stop``: see ``class_track``)."""
+    return class_track(dreamer, resample(to_mono(audio), rate, SAMPLE_RATE), stop=stop)
 
 
 def summarize(

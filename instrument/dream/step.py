@@ -410,8 +410,10 @@ class DreamStep:
             mode_fn = self._mode_for(key, length)
         else:  # the mode's first use: traced while the gradient runs on a thread of its own (``beside``)
             gradient = beside(lambda: gradient_fn(x, class_tensor, offsets_tensor, span_tensor))
-            mode_fn = self._mode_for(key, length)
-            g, loss = gradient()
+            try:
+                mode_fn = self._mode_for(key, length)
+            finally:  # joined whatever happens here: never a first run left going on its own
+                g, loss = gradient()
         y = mode_fn(x, g, threshold, step, power, target_spectrum, span_tensor, floor)
         return StepResult(y, loss, g)
 
@@ -434,22 +436,27 @@ class DreamStep:
         x = tf.zeros([1, length], tf.float32)
         span = self._span_tensor(length, None)
         first_run = beside(lambda: gradient_fn(x, tf.constant(-1, tf.int32), tf.zeros([count], tf.int32), span))
-        zero = tf.constant(0.0, tf.float32)
-        mode_fn = self._mode_for(key, length)
-        mode_fn(x, x, zero, zero, tf.constant(1.0, tf.float32), self.target_spectrum(None, key, length), span, zero)
-        first_run()
+        try:
+            zero = tf.constant(0.0, tf.float32)
+            mode_fn = self._mode_for(key, length)
+            mode_fn(x, x, zero, zero, tf.constant(1.0, tf.float32), self.target_spectrum(None, key, length), span,
+                    zero)
+        finally:  # joined whatever happens here: never a first run left going on its own
+            first_run()
 
 
 def beside(call: Callable[[], Any]) -> Callable[[], Any]:
-    """``call()`` started on a thread of its own, at the caller's priority and in its device scope; the returned
-    function waits for it and returns its result (or raises its error).
+    """``call()`` started on a thread of its own, in the caller's device scope and (Linux: a new thread inherits
+    its creator's nice value) at its priority; the returned function waits for it and returns its result (or
+    raises its error). Callers call it in a ``finally``, so the thread never outlives their own error.
 
     For a compiled function's first run beside the tracing of another. Most of a first run (graph
     optimization, kernel set-up) is C++ that lets go of the GIL, while tracing is Python that needs it. On the
     2-core development host, at the live buffer's shape: ``warm_up`` 0.81-0.95 s against 1.10-1.22 s one after
     the other, a first ``iterate_buffer`` 1.07-1.10 s against 1.16-1.30 s (docs/speed.md). Tracing both at once
-    is no faster: the two take turns on the GIL. With one core to run on (the live dream process is kept off
-    the audio's core) a thread would only take turns with the caller: ``call()`` then runs at once, here."""
+    is no faster: the two take turns on the GIL. With one core to run on (the live dream process on a 2-core
+    host, kept off the audio's core) a thread would only take turns with the caller: ``call()`` then runs at
+    once, here."""
     if _cores() < 2:
         value = call()
         return lambda: value

@@ -227,7 +227,7 @@ class DreamProcess:
             return
         t0 = time.monotonic()
         self.dreamer.warm_up(key, *self.shape)
-        settle_heap()  # the traced graphs live as long as the process: out of the full collections' way
+        settle_heap(collect=True)  # the traced graphs live as long as the process: out of the collections' way
         self.ready_keys.update(parts)
         self.out.send(msg.Compiled(description, t0, time.monotonic()))
 
@@ -256,7 +256,7 @@ class DreamProcess:
                     self._compiling = True
                     t0 = time.monotonic()
                     self.dreamer.scores(np.zeros((2, WINDOW_SAMPLES), np.float32))
-                    settle_heap()
+                    settle_heap(collect=True)
                     self.scores_ready = True
                     self.out.send(msg.Compiled("classification", t0, time.monotonic()))
                 elif later and self.compiles:

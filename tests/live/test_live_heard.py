@@ -26,7 +26,7 @@ from .livehelpers import RATE, SPEECH_AND_CAT, live_config, need
 from .test_engine_jack import start_ready, xruns_since_ready
 
 AFTER = 10.0  # seconds after the change from which the output must be heard as the target
-MEASURED = 4.0  # seconds scored from then on (~30 windows on the 0.1 s grid)
+MEASURED = 4.0  # seconds scored from then on (40 windows on the 0.1 s grid)
 SHARE = 0.7  # of those windows with the target's score >= 0.5
 
 
@@ -42,7 +42,7 @@ class Take:
     xruns: int
     target: str  # the class dreamed toward
     held_frames: np.ndarray  # stream frames of the newest held grain starts (the output replayed a grain)
-    xrun_frames: np.ndarray  # stream frames of the first xruns
+    xrun_frames: np.ndarray | None  # stream frames of the xruns (None: more than the 64 the metrics keep)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,8 @@ def record_take(source, target: str, folder) -> Take:
                 statuses.append((frame, klass, score, aimed))
         xruns = xruns_since_ready(engine)
         held = engine.metrics.held_frames[: engine.metrics.held_grains].copy()
-        xrun_frames = engine.metrics.xrun_frames[: engine.metrics.xrun_blocks].copy()
+        m = engine.metrics
+        xrun_frames = m.xrun_frames[: m.xrun_blocks].copy() if m.xrun_blocks <= m.xrun_frames.size else None
         recorder = engine.recorder
         assert recorder is not None
         start_frame, path = recorder.start_frame, recorder.paths[0]
@@ -136,6 +137,8 @@ def test_the_continued_dream_plays_without_gaps(take: Take) -> None:
 
     def explained(frame: int) -> bool:
         in_a_hold = np.any((held - block <= frame) & (frame < held + schedule.grain + block))
+        if take.xrun_frames is None:  # more xruns than the metrics keep: one may be anywhere
+            return True
         return bool(in_a_hold or np.any(np.abs(take.xrun_frames - frame) <= 2 * block))
 
     unexplained = [int(f) for f in quiet if not explained(int(f))]
