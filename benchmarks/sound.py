@@ -234,10 +234,14 @@ def table(dreamer, names, levels, modes, seconds, target) -> list[dict]:
                 row = {"input": name, "level_db": level, "mode": f"deepdream->{target}", "step": DEEP_STEP,
                        **measure(audio, result.audio, rate)}
                 row["target_share"] = result.summary["target"]["share_after_at_least_0.5"]
-                row["target_share_input"] = round(float(
-                    np.mean([w["target_before"] >= 0.5 for w in result.summary["per_window"]])), 4)
+                row["target_share_input"] = input_share(result.summary)
                 rows.append(row)
     return rows
+
+
+def input_share(summary: dict) -> float:
+    """The share of the input's windows (a render's summary) already at the target class's >= 0.5."""
+    return round(float(np.mean([w["target_before"] >= 0.5 for w in summary["per_window"]])), 4)
 
 
 DEEP_STEP = 0.1  # the documented way deeper (docs/sound.md): deepdream, a target class, this step
@@ -255,12 +259,11 @@ def deeper(dreamer, classes, names, levels, seconds, seeds=1) -> list[dict]:
                 for seed in range(seeds):
                     result = render_one(dreamer, audio, rate, params_for("deepdream", target_class=target,
                                                                          step=DEEP_STEP), seed=seed)
-                    windows = result.summary["per_window"]
                     rows.append({
                         "input": name, "level_db": level, "target": target, "seed": seed,
                         "target_share": result.summary["target"]["share_after_at_least_0.5"],
-                        "target_share_input": round(float(np.mean([w["target_before"] >= 0.5 for w in windows])), 4),
-                        "windows": len(windows),
+                        "target_share_input": input_share(result.summary),
+                        "windows": len(result.summary["per_window"]),
                         "mel_corr": measure(audio, result.audio, rate)["mel_corr"],
                     })
     return rows

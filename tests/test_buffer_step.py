@@ -93,15 +93,13 @@ def test_a_first_run_goes_beside_the_caller_on_a_second_core_and_inline_on_one()
     import os
     import threading
 
-    from instrument.dream.step import beside
+    from instrument.dream.step import _cores, beside
 
     def where() -> str:
         return threading.current_thread().name
 
     def fails() -> None:
         raise ValueError("in the first run")
-
-    from instrument.dream.step import _cores
 
     if _cores() >= 2:
         assert beside(where)() == "dream-first-run"

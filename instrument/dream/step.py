@@ -274,7 +274,8 @@ def spectrum_shape(fft: int, hop: int, length: int) -> tuple[int, int]:
 
 
 class DreamStep:
-    """Compiled iterations for one model; use it from one thread (it compiles a mode on a thread of its own)."""
+    """Compiled iterations for one model; use it from one thread (a first run may go on a thread of its own:
+    ``beside``)."""
 
     def __init__(self, model: YamNet) -> None:
         self.model = model

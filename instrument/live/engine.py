@@ -47,6 +47,7 @@ from instrument.live.supervisor import DreamSupervisor, Spawned, spawn_early
 from instrument.live.targets import TargetSounds, input_ring_frames
 from instrument.model.layout import SAMPLE_RATE, WINDOW_SECONDS
 from instrument.model.loader import find_weights
+from instrument.model.runtime import settle_heap
 
 Reporter = Callable[[dict[str, Any]], None]
 
@@ -246,8 +247,7 @@ class Engine:
         self._build()
         # Move everything that exists now out of the garbage collector's reach: a full collection
         # over many objects holds the GIL for milliseconds the callback may need.
-        gc.collect()
-        gc.freeze()
+        settle_heap(collect=True)
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(0.0005)  # the callback needs the GIL within a fraction of a block
         assert self.callback is not None and self.supervisor is not None and self.recording is not None

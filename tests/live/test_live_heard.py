@@ -70,8 +70,8 @@ def record_take(source, target: str, folder) -> Take:
             if frame == m.output_class_frame and frame > 0 and (not statuses or statuses[-1][0] != frame):
                 statuses.append((frame, klass, score, aimed))
         xruns = xruns_since_ready(engine)
-        held = engine.metrics.held_frames[: engine.metrics.held_grains].copy()
         m = engine.metrics
+        held = m.held_frames[: m.held_grains].copy()
         xrun_frames = m.xrun_frames[: m.xrun_blocks].copy() if m.xrun_blocks <= m.xrun_frames.size else None
         recorder = engine.recorder
         assert recorder is not None
