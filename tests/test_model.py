@@ -251,3 +251,36 @@ def test_tensorflow_is_imported_with_the_collector_on_after_and_little_left_for_
     enabled, frozen, scanned = out.stdout.strip().splitlines()[-1].split()
     assert enabled == "True", out.stdout
     assert int(frozen) > 100_000 and int(scanned) < int(frozen) // 10, out.stdout
+
+
+def test_tensorflow_loads_the_api_the_dream_does_not_use_only_when_something_reads_it():
+    """``configure_tensorflow`` defers TensorFlow's API subpackages that the instrument does not touch (``compat``,
+    ``distribute``, ``data``, ``nn`` with the legacy Keras and SciPy it pulls in ...): 0.45-0.5 s of the import. A
+    whole dream iteration on the real weights must not load them (or the time comes back), and whoever reads one
+    gets it whole: ``tf.nn`` computes, ``tf.compat.v1`` has its names."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from instrument.model.runtime import configure_tensorflow; configure_tensorflow(1)\n"
+        "heavy = lambda: sorted(m for m in ('tensorflow.python.keras', 'scipy', 'tensorflow.python.feature_column')"
+        " if m in sys.modules)\n"
+        "print(heavy())\n"
+        "import numpy as np\n"
+        "from instrument.dream.dreamer import Dreamer; from instrument.dream.params import DreamParams\n"
+        "from instrument.model.loader import ModelSettings\n"
+        f"d = Dreamer.load(ModelSettings(source='tflite', path={str(shared_file(TFLITE))!r}))\n"
+        "x = np.sin(np.arange(15600, dtype=np.float32) * 0.05)[None] * 0.1\n"
+        "for mode in ('filter_add', 'deepdream'):\n"
+        "    r = d.iterate(x, DreamParams(mode=mode, target_class='Dog'))\n"
+        "print(heavy(), bool(np.isfinite(np.asarray(r.audio)).all()))\n"
+        "import tensorflow as tf\n"
+        "print(tf.nn.relu(tf.constant([-1.0, 2.0])).numpy().tolist(), hasattr(tf.compat.v1, 'placeholder'))\n"
+        "print(heavy())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.strip().splitlines()[-4:]
+    assert lines[:3] == ["[]", "[] True", "[0.0, 2.0] True"], out.stdout + out.stderr
+    assert "tensorflow.python.keras" in lines[3], lines  # read, it loaded: nothing was cut away

@@ -58,7 +58,11 @@ class Envelope:
         """Per-block sums of ``values`` [B, length], smoothed over neighbouring blocks: [B, blocks]."""
         padded = tf.pad(values, [[0, 0], [0, self.pad]])
         sums = tf.reduce_sum(tf.reshape(padded, [-1, self.blocks, BLOCK]), axis=2)
-        return tf.nn.conv1d(sums[:, :, None], self.kernel, 1, "SAME")[:, :, 0]
+        # `tf.nn.conv1d`'s own graph, by the operation's name (see network.py's `_bias` for why not `tf.nn`).
+        smoothed = tf.raw_ops.Conv2D(
+            input=sums[:, None, :, None], filter=self.kernel[None], strides=[1, 1, 1, 1], padding="SAME"
+        )
+        return smoothed[:, 0, :, 0]
 
     def __call__(self, s: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
         """``[B, length]`` envelope of ``s``, 0 outside ``valid``."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import os
 import platform
 import sys
@@ -75,6 +78,53 @@ def settle_heap(collect: bool = False) -> None:
     gc.freeze()
 
 
+# The parts of TensorFlow's public API the instrument touches while it starts and dreams (`tf.config`, `tf.signal`,
+# `tf.math`, `tf.linalg`, `tf.raw_ops`; the top-level names such as `tf.function` come from TensorFlow's core,
+# which loads anyway). Every other subpackage of `tensorflow._api.v2` and of its `__internal__` is loaded on first
+# use instead of at import: `compat.v1`, `distribute`, `data`, `feature_column`, `nn` (which pulls in the legacy
+# Keras and SciPy) and the rest are 0.45-0.5 s of a 1.7 s import and ~1 100 modules that nothing here uses
+# (docs/latency.md, "Start-up"). The network calls its operations through `tf.raw_ops` for that reason.
+_API = "tensorflow._api.v2"
+_API_LOADED_AT_IMPORT = frozenset(
+    {"config", "signal", "math", "linalg", "raw_ops", "dtypes", "__operators__", "__internal__"}
+)
+
+
+def _deferred(name: str) -> bool:
+    """Whether TensorFlow's API module ``name`` is loaded on first use rather than at import."""
+    parent, _, child = name.rpartition(".")
+    if parent == _API:
+        return child not in _API_LOADED_AT_IMPORT
+    return parent == f"{_API}.__internal__"
+
+
+class _DeferredAPI(importlib.abc.MetaPathFinder):
+    """Finds TensorFlow's unused API subpackages as usual but loads each on its first attribute access.
+
+    ``importlib.util.LazyLoader`` puts the module in ``sys.modules`` at once and runs its code when something
+    first reads from it, so ``tf.compat.v1``, ``tf.nn`` or Keras work exactly as before, a moment later."""
+
+    def find_spec(self, name: str, path: Sequence[str] | None, target: ModuleType | None = None):
+        if not _deferred(name):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
+
+
+@contextlib.contextmanager
+def _api_deferred() -> Iterator[None]:
+    """Inside the block, TensorFlow's unused API subpackages are imported lazily (``_DeferredAPI``)."""
+    finder = _DeferredAPI()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
 def import_tensorflow() -> ModuleType:
     """TensorFlow, imported without Keras.
 
@@ -82,11 +132,12 @@ def import_tensorflow() -> ModuleType:
     Keras pulls in ``matplotlib.pyplot`` for its plotting helpers. On the 2-core development host that was
     1.5 s of every command's start (2.56 s against 4.07 s) and 0.6-0.7 s of the live dream process's, which
     already kept matplotlib out. Nothing here uses Keras. Once TensorFlow is in, ``import keras`` and
-    ``tf.keras`` work as usual. The garbage collector is paused for the import and what it built is frozen
-    (``collector_paused``, ``settle_heap``). Call ``prepare_tensorflow_environment`` first."""
+    ``tf.keras`` work as usual. The API subpackages nothing here uses load on first use (``_DeferredAPI``). The
+    garbage collector is paused for the import and what it built is frozen (``collector_paused``,
+    ``settle_heap``). Call ``prepare_tensorflow_environment`` first."""
     if "tensorflow" not in sys.modules:
         # tf_keras too: with TF_USE_LEGACY_KERAS=1 in the user's environment, TensorFlow loads that one instead.
-        with _unimportable("keras"), _unimportable("tf_keras"), collector_paused():
+        with _unimportable("keras"), _unimportable("tf_keras"), _api_deferred(), collector_paused():
             import tensorflow  # noqa: F401
         settle_heap()
     return sys.modules["tensorflow"]
