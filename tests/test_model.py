@@ -257,7 +257,8 @@ def test_tensorflow_loads_the_api_the_dream_does_not_use_only_when_something_rea
     """``configure_tensorflow`` defers TensorFlow's API subpackages that the instrument does not touch (``compat``,
     ``distribute``, ``data``, ``nn`` with the legacy Keras and SciPy it pulls in ...): 0.45-0.5 s of the import. A
     whole dream iteration on the real weights must not load them (or the time comes back), and whoever reads one
-    gets it whole: ``tf.nn`` computes, ``tf.compat.v1`` has its names."""
+    gets it whole: ``tf.nn`` computes, ``tf.compat.v1`` has its names, and ``tf.lite`` keeps its own after the real
+    ``tensorflow.lite`` package is imported."""
     import os
     import subprocess
     import sys
@@ -275,8 +276,9 @@ def test_tensorflow_loads_the_api_the_dream_does_not_use_only_when_something_rea
         "for mode in ('filter_add', 'deepdream'):\n"
         "    r = d.iterate(x, DreamParams(mode=mode, target_class='Dog'))\n"
         "print(heavy(), bool(np.isfinite(np.asarray(r.audio)).all()))\n"
-        "import tensorflow as tf\n"
-        "print(tf.nn.relu(tf.constant([-1.0, 2.0])).numpy().tolist(), hasattr(tf.compat.v1, 'placeholder'))\n"
+        "import tensorflow as tf, tensorflow.lite.python.interpreter\n"  # a real package named like an API module
+        "print(tf.nn.relu(tf.constant([-1.0, 2.0])).numpy().tolist(), hasattr(tf.compat.v1, 'placeholder')"
+        " and hasattr(tf.lite, 'Interpreter'))\n"
         "print(heavy())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)

@@ -91,11 +91,21 @@ _API_LOADED_AT_IMPORT = frozenset(
 
 
 def _deferred(name: str) -> bool:
-    """Whether TensorFlow's API module ``name`` is loaded on first use rather than at import."""
+    """Whether TensorFlow's API module ``name`` is loaded on first use rather than at import.
+
+    Not where TensorFlow also has a real package of that name (``tensorflow/lite``, ``tensorflow/distribute``).
+    The first import of a package binds it on its parent: imported after a deferred ``tf.lite`` (``ai_edge_litert``
+    and users import ``tensorflow.lite.python...``), the real package would take its place, without the API's
+    names. TensorFlow's eager import binds the API module last, over it."""
     parent, _, child = name.rpartition(".")
     if parent == _API:
-        return child not in _API_LOADED_AT_IMPORT
+        return child not in _API_LOADED_AT_IMPORT and not _tensorflow_has_package(child)
     return parent == f"{_API}.__internal__"
+
+
+def _tensorflow_has_package(name: str) -> bool:
+    tensorflow = sys.modules.get("tensorflow")
+    return any(os.path.isdir(os.path.join(folder, name)) for folder in getattr(tensorflow, "__path__", ()))
 
 
 class _DeferredAPI(importlib.abc.MetaPathFinder):
