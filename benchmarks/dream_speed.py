@@ -1,7 +1,7 @@
 """Dream iterations per second: this project's iteration against a plain TensorFlow baseline, on this host.
 
     python -m benchmarks.dream_speed [--json] [--seconds S] [--emulate-avx2] [--no-render]
-        [--sections iterations,buffer,render] [--bf16]
+        [--sections iterations,buffer,render,ceiling] [--bf16]
 
 Prints the host first (CPU model, the ISA flags that matter, TensorFlow version,
 whether oneDNN is on), then for ``layer10`` and ``scores`` in ``deepdream`` and
@@ -28,6 +28,12 @@ iterations per window. Weights: ``DREAMSOUND_YAMNET`` or ../shared.
 interleaved, as dreamed signal-seconds x iterations per second, each against ``windows``.
 ``render``: the shared recordings rendered at 10 iterations (``filter_add`` on ``scores``, the
 defaults) with each objective, compile excluded, as real-time factors (> 1 = faster).
+``ceiling`` (not run by default): how far the iteration is from what this core can do at all. It times one
+large matrix product (2048 x 2048 x 2048, fp32, one thread: the best rate oneDNN reaches here) and the iteration
+(``deepdream`` on ``scores``, the mode with the least work outside the network) at the live buffer and at a batch
+of 8 windows; the iteration's arithmetic is YAMNet's multiply-adds per window (from the layout) twice, for the
+forward pass and the input's gradient, at 2 floating-point operations each. The ratio of the two rates is the
+most any rewrite doing the same arithmetic could gain.
 ``--bf16``: TensorFlow's oneDNN bfloat16 auto mixed precision on (a graph rewrite of the matrix
 products and convolutions to bf16, for CPUs with AVX-512 BF16 or AMX) before anything compiles.
 """
@@ -102,6 +108,16 @@ def _speech_windows(batch: int):
     return np.stack([signal[s : s + 15600] for s in starts]).astype(np.float32)
 
 
+def _live_buffer():
+    """``[1, LIVE_BUFFER]`` samples of the speech recording at 16 kHz, from 1 s in."""
+    import numpy as np
+
+    from instrument.audiofile import read_audio, resample, to_mono
+
+    data, rate = read_audio(SHARED / "audio" / "speech-and-cat.wav")
+    return resample(to_mono(data), rate, 16000)[16000 : 16000 + LIVE_BUFFER][None].astype(np.float32)
+
+
 def plain_only(seconds: float) -> dict:
     """The plain baseline alone (run in a child process with TensorFlow's own defaults)."""
     import tensorflow as tf  # first, so TensorFlow decides its settings before the project could
@@ -148,12 +164,10 @@ def buffer_rates(dreamer, plain, dog: int, seconds: float) -> list[dict]:
     import tensorflow as tf
 
     from benchmarks.plain_baseline import plain_iteration
-    from instrument.audiofile import read_audio, resample, to_mono
     from instrument.dream.buffer import draw_offsets, window_count
     from instrument.dream.params import DreamParams
 
-    data, rate = read_audio(SHARED / "audio" / "speech-and-cat.wav")
-    x = resample(to_mono(data), rate, 16000)[16000 : 16000 + LIVE_BUFFER][None].astype(np.float32)
+    x = _live_buffer()
     count = window_count(LIVE_BUFFER, 2.0)
     rng = np.random.default_rng(0)
     grid = draw_offsets(np.random.default_rng(1), LIVE_BUFFER, count, "grid")
@@ -206,6 +220,66 @@ def render_rates(dreamer) -> list[dict]:
     return rows
 
 
+def yamnet_multiply_adds() -> int:
+    """Multiply-adds of one forward pass over a 96 x 64 log-mel patch, from the layout (YAMNet's README: 69.2 M)."""
+    from instrument.model.layout import EMBEDDING_SIZE, FIRST_CONV_FILTERS, NUM_CLASSES, SEPARABLE_LAYERS
+
+    height, width = 48, 32  # layer1: 3 x 3, stride 2, SAME padding
+    total, channels = height * width * 9 * FIRST_CONV_FILTERS, FIRST_CONV_FILTERS
+    for layer in SEPARABLE_LAYERS:
+        height, width = -(-height // layer.stride), -(-width // layer.stride)
+        total += height * width * 9 * channels + height * width * channels * layer.filters
+        channels = layer.filters
+    return total + EMBEDDING_SIZE * NUM_CLASSES
+
+
+def large_product_gflops(seconds: float, size: int = 2048) -> float:
+    """fp32 GFLOP/s of one ``size``-cubed matrix product on this process's TensorFlow threads (median of runs)."""
+    import tensorflow as tf
+
+    a, b = tf.random.uniform([size, size], seed=1), tf.random.uniform([size, size], seed=2)
+    product = tf.function(lambda a, b: tf.linalg.matmul(a, b), autograph=False)
+    product(a, b).numpy()
+    times = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(times) < 5:
+        started = time.perf_counter()
+        product(a, b).numpy()
+        times.append(time.perf_counter() - started)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
+def ceiling_rows(dreamer, seconds: float) -> dict:
+    """The iteration's arithmetic rate against this core's large-product rate (see the module's doc)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from instrument.dream.buffer import draw_offsets, window_count
+    from instrument.dream.params import DreamParams
+
+    params = DreamParams(mode="deepdream", layer="scores", target_class="Dog")
+    x, buffer = tf.constant(_speech_windows(8)), _live_buffer()
+    count, rng = window_count(LIVE_BUFFER, 2.0), np.random.default_rng(0)
+    rates = {
+        "live_buffer": interleaved_rates(
+            {"it": lambda: dreamer.iterate_buffer(
+                buffer, params, draw_offsets(rng, LIVE_BUFFER, count, "grid")).audio.numpy()}, count, seconds)["it"],
+        "batch_8": interleaved_rates({"it": lambda: dreamer.iterate(x, params).audio.numpy()}, 8, seconds)["it"],
+    }
+    large = large_product_gflops(seconds)
+    flop_per_window = 2 * 2 * yamnet_multiply_adds()
+    rows = []
+    for shape, rate in rates.items():
+        effective = rate * flop_per_window / 1e9
+        rows.append({
+            "shape": shape, "window_iterations_per_s": round(rate, 1), "network_gflops": round(effective, 1),
+            "share_of_large_product": round(effective / large, 2),
+            "most_gain_at_equal_arithmetic": round(large / effective, 2),
+        })
+    return {"large_product_gflops": round(large, 1), "multiply_adds_per_window": yamnet_multiply_adds(),
+            "rows": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON report")
@@ -213,7 +287,7 @@ def main() -> None:
     parser.add_argument("--emulate-avx2", action="store_true", help="behave as an AVX2-only host (see the doc)")
     parser.add_argument("--no-render", action="store_true", help="skip the render timings")
     parser.add_argument("--sections", default="iterations,buffer,render",
-                        help="which parts to run: iterations (per window), buffer (live shape), render")
+                        help="which parts to run: iterations (per window), buffer (live shape), render, ceiling")
     parser.add_argument("--bf16", action="store_true", help="oneDNN bf16 auto mixed precision on (see the doc)")
     parser.add_argument("--plain-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -300,6 +374,12 @@ def main() -> None:
         print(f"render {r['file']} {r['objective']:8s}: {r['realtime_factor']}x real time (> 1 = faster) at 10"
               f" iterations, x{r['vs_windows']:.2f} vs windows", flush=True)
 
+    ceiling = ceiling_rows(dreamer, args.seconds) if "ceiling" in sections else None
+    for r in ceiling["rows"] if ceiling and not args.json else ():
+        print(f"ceiling {r['shape']:11s} {r['network_gflops']:6.1f} GFLOP/s in the network, "
+              f"{r['share_of_large_product']:.0%} of a large product's {ceiling['large_product_gflops']} GFLOP/s"
+              f" (at most x{r['most_gain_at_equal_arithmetic']:.2f} at equal arithmetic)", flush=True)
+
     def row(layer: str, mode: str, batch: int) -> dict:
         return next(r for r in results if (r["layer"], r["mode"], r["batch"]) == (layer, mode, batch))
 
@@ -323,7 +403,7 @@ def main() -> None:
         if rows:
             targets[f"render_{objective}_8x_realtime"] = min(r["realtime_factor"] for r in rows) >= 8
     report = {"machine": machine, "iterations": results, "live_buffer": buffer_rows, "render": renders,
-              "targets_met": targets}
+              "ceiling": ceiling, "targets_met": targets}
     if args.json:
         print(json.dumps(report, indent=2))
     else:

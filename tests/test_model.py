@@ -286,3 +286,11 @@ def test_tensorflow_loads_the_api_the_dream_does_not_use_only_when_something_rea
     lines = out.stdout.strip().splitlines()[-4:]
     assert lines[:3] == ["[]", "[] True", "[0.0, 2.0] True"], out.stdout + out.stderr
     assert "tensorflow.python.keras" in lines[3], lines  # read, it loaded: nothing was cut away
+
+
+def test_the_speed_ceiling_counts_the_arithmetic_yamnet_publishes():
+    """``benchmarks.dream_speed --sections ceiling`` rates the iteration by YAMNet's multiply-adds per window,
+    counted from the layout: the README of the model (tensorflow/models, research/audioset/yamnet) gives 69.2 M."""
+    from benchmarks.dream_speed import yamnet_multiply_adds
+
+    assert round(yamnet_multiply_adds() / 1e6, 1) == 69.2
