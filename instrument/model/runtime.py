@@ -81,8 +81,8 @@ def settle_heap(collect: bool = False) -> None:
 # The parts of TensorFlow's public API the instrument touches while it starts and dreams (`tf.config`, `tf.signal`,
 # `tf.math`, `tf.linalg`, `tf.raw_ops`; the top-level names such as `tf.function` come from TensorFlow's core,
 # which loads anyway). Every other subpackage of `tensorflow._api.v2` and of its `__internal__` is loaded on first
-# use instead of at import: `compat.v1`, `distribute`, `data`, `feature_column`, `nn` (which pulls in the legacy
-# Keras and SciPy) and the rest are 0.45-0.5 s of a 1.7 s import and ~1 100 modules that nothing here uses
+# use instead of at import: `compat.v1`, `data`, `feature_column`, `nn` (which pulls in the legacy Keras and SciPy)
+# and the rest are 0.4-0.5 s of a 1.8-2 s import and ~740 of 2 420 modules that nothing here uses
 # (docs/latency.md, "Start-up"). The network calls its operations through `tf.raw_ops` for that reason.
 _API = "tensorflow._api.v2"
 _API_LOADED_AT_IMPORT = frozenset(
@@ -112,9 +112,13 @@ class _DeferredAPI(importlib.abc.MetaPathFinder):
     """Finds TensorFlow's unused API subpackages as usual but loads each on its first attribute access.
 
     ``importlib.util.LazyLoader`` puts the module in ``sys.modules`` at once and runs its code when something
-    first reads from it, so ``tf.compat.v1``, ``tf.nn`` or Keras work exactly as before, a moment later."""
+    first reads from it, so ``tf.compat.v1``, ``tf.nn`` or Keras work exactly as before, a moment later. (Python
+    3.11's LazyLoader does not guard against two threads reading one such module first at the same moment;
+    nothing in the instrument reads them, tested in ``tests/test_model.py``.)"""
 
-    def find_spec(self, name: str, path: Sequence[str] | None, target: ModuleType | None = None):
+    def find_spec(
+        self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if not _deferred(name):
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
