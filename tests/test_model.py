@@ -217,7 +217,8 @@ def test_tensorflow_comes_without_keras_and_keras_still_imports_after():
     """The commands and the dream process import TensorFlow through ``configure_tensorflow``, which leaves out
     the Keras optimizers TensorFlow loads "when it can" (and the matplotlib Keras pulls in): 0.6-1.5 s of each
     start. With TF_USE_LEGACY_KERAS=1 TensorFlow would load tf_keras instead: left out too. Keras and
-    ``tf.keras`` still import afterwards for whoever wants them."""
+    ``tf.keras`` still import afterwards for whoever wants them, and so does ``tensorflow.keras`` as a package
+    (TensorFlow finds it through folders on ``tensorflow.__path__``, which the import had made ``None``)."""
     import os
     import subprocess
     import sys
@@ -226,13 +227,14 @@ def test_tensorflow_comes_without_keras_and_keras_still_imports_after():
         "import sys; from instrument.model.runtime import configure_tensorflow; configure_tensorflow(1);"
         "print(any(m in sys.modules for m in ('keras', 'tf_keras')), 'matplotlib' in sys.modules);"
         "import tensorflow as tf; print(float(tf.reduce_sum(tf.ones([3]))));"
-        "import keras; print(hasattr(keras, 'layers'), hasattr(tf.keras, 'layers'))"
+        "import keras; print(hasattr(keras, 'layers'), hasattr(tf.keras, 'layers'));"
+        "from tensorflow.keras.layers import Dense; print(Dense.__name__, None not in tf.__path__)"
     )
     for legacy in ("0", "1"):
         env = {**os.environ, "TF_USE_LEGACY_KERAS": legacy}
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-        lines = out.stdout.strip().splitlines()[-3:]
-        assert lines == ["False False", "3.0", "True True"], (legacy, out.stdout + out.stderr)
+        lines = out.stdout.strip().splitlines()[-4:]
+        assert lines == ["False False", "3.0", "True True", "Dense True"], (legacy, out.stdout + out.stderr)
 
 
 def test_tensorflow_is_imported_with_the_collector_on_after_and_little_left_for_it_to_scan():
@@ -256,7 +258,7 @@ def test_tensorflow_is_imported_with_the_collector_on_after_and_little_left_for_
 def test_tensorflow_loads_the_api_the_dream_does_not_use_only_when_something_reads_it():
     """``configure_tensorflow`` defers TensorFlow's API subpackages that the instrument does not touch (``compat``,
     ``distribute``, ``data``, ``nn`` with the legacy Keras and SciPy it pulls in ...): 0.45-0.5 s of the import. A
-    whole dream iteration on the real weights must not load them (or the time comes back), and whoever reads one
+    whole dream iteration on the real weights must load none of them (or the time comes back), and whoever reads one
     gets it whole: ``tf.nn`` computes, ``tf.compat.v1`` has its names, and ``tf.lite`` keeps its own after the real
     ``tensorflow.lite`` package is imported."""
     import os
@@ -265,9 +267,12 @@ def test_tensorflow_loads_the_api_the_dream_does_not_use_only_when_something_rea
 
     code = (
         "import sys; from instrument.model.runtime import configure_tensorflow; configure_tensorflow(1)\n"
+        "import types\n"
         "heavy = lambda: sorted(m for m in ('tensorflow.python.keras', 'scipy', 'tensorflow.python.feature_column')"
         " if m in sys.modules)\n"
-        "print(heavy())\n"
+        "deferred = lambda: sorted(n for n, m in list(sys.modules.items())"
+        " if n.startswith('tensorflow._api.v2.') and type(m) is not types.ModuleType)\n"
+        "before = deferred(); print(heavy())\n"
         "import numpy as np\n"
         "from instrument.dream.dreamer import Dreamer; from instrument.dream.params import DreamParams\n"
         "from instrument.model.loader import ModelSettings\n"
@@ -275,7 +280,7 @@ def test_tensorflow_loads_the_api_the_dream_does_not_use_only_when_something_rea
         "x = np.sin(np.arange(15600, dtype=np.float32) * 0.05)[None] * 0.1\n"
         "for mode in ('filter_add', 'deepdream'):\n"
         "    r = d.iterate(x, DreamParams(mode=mode, target_class='Dog'))\n"
-        "print(heavy(), bool(np.isfinite(np.asarray(r.audio)).all()))\n"
+        "print(heavy(), bool(np.isfinite(np.asarray(r.audio)).all()), len(before) > 40 and deferred() == before)\n"
         "import tensorflow as tf, tensorflow.lite.python.interpreter\n"  # a real package named like an API module
         "print(tf.nn.relu(tf.constant([-1.0, 2.0])).numpy().tolist(), hasattr(tf.compat.v1, 'placeholder')"
         " and hasattr(tf.lite, 'Interpreter'))\n"
@@ -284,7 +289,7 @@ def test_tensorflow_loads_the_api_the_dream_does_not_use_only_when_something_rea
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.strip().splitlines()[-4:]
-    assert lines[:3] == ["[]", "[] True", "[0.0, 2.0] True"], out.stdout + out.stderr
+    assert lines[:3] == ["[]", "[] True True", "[0.0, 2.0] True"], out.stdout + out.stderr
     assert "tensorflow.python.keras" in lines[3], lines  # read, it loaded: nothing was cut away
 
 

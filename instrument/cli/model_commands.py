@@ -80,9 +80,9 @@ def classify(args: argparse.Namespace) -> int:
 
 
 def layers(args: argparse.Namespace) -> int:
+    dreamer = load_dreamer(config_from(args))  # first: it imports TensorFlow the instrument's way
     from instrument.model.network import tap_shapes
 
-    dreamer = load_dreamer(config_from(args))
     shapes = tap_shapes(dreamer.model)
     if args.json:
         print(json.dumps({name: list(shape) for name, shape in shapes.items()}))

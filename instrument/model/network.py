@@ -212,7 +212,8 @@ class YamNet(tf.Module):
 
 # The operations `tf.nn.conv2d`, `depthwise_conv2d`, `bias_add` and `relu` build, called by their names: TensorFlow's
 # `tf.nn` API module is loaded on first use (`runtime._DeferredAPI`), and it would bring the legacy Keras and SciPy
-# with it, 0.3 s of every start. The graph and the numbers are the same.
+# with it, 0.3 s of every start. The operations and the numbers are the same (`tf.nn.depthwise_conv2d` also made
+# two constants that nothing used).
 def _bias(y: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
     return tf.raw_ops.BiasAdd(value=y, bias=bias)
 

@@ -85,8 +85,9 @@ def settle_heap(collect: bool = False) -> None:
 # and the rest are 0.4-0.5 s of a 1.8-2 s import and ~740 of 2 420 modules that nothing here uses
 # (docs/latency.md, "Start-up"). The network calls its operations through `tf.raw_ops` for that reason.
 _API = "tensorflow._api.v2"
+# (`bitwise`: TensorFlow's own `__init__` reads its `__file__`, which would load it anyway.)
 _API_LOADED_AT_IMPORT = frozenset(
-    {"config", "signal", "math", "linalg", "raw_ops", "dtypes", "__operators__", "__internal__"}
+    {"config", "signal", "math", "linalg", "raw_ops", "dtypes", "__operators__", "__internal__", "bitwise"}
 )
 
 
@@ -114,7 +115,8 @@ class _DeferredAPI(importlib.abc.MetaPathFinder):
     ``importlib.util.LazyLoader`` puts the module in ``sys.modules`` at once and runs its code when something
     first reads from it, so ``tf.compat.v1``, ``tf.nn`` or Keras work exactly as before, a moment later. (Python
     3.11's LazyLoader does not guard against two threads reading one such module first at the same moment;
-    nothing in the instrument reads them, tested in ``tests/test_model.py``.)"""
+    nothing in the instrument reads them, tested in ``tests/test_model.py``. Whatever scans every module, such as
+    ``inspect.stack()`` or a ``tf.function`` traced with AutoGraph on, loads them all: 0.3 s, nothing broken.)"""
 
     def find_spec(
         self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
@@ -153,8 +155,34 @@ def import_tensorflow() -> ModuleType:
         # tf_keras too: with TF_USE_LEGACY_KERAS=1 in the user's environment, TensorFlow loads that one instead.
         with _unimportable("keras"), _unimportable("tf_keras"), _api_deferred(), collector_paused():
             import tensorflow  # noqa: F401
+        _restore_keras_folders(sys.modules["tensorflow"])
         settle_heap()
     return sys.modules["tensorflow"]
+
+
+def _restore_keras_folders(tensorflow: ModuleType) -> None:
+    """Put back the Keras folders TensorFlow's import adds to ``tensorflow.__path__``.
+
+    TensorFlow's ``__init__`` puts the folders of ``keras.api._v2.keras`` (``tf_keras``'s with
+    ``TF_USE_LEGACY_KERAS=1``) and ``keras._tf_keras.keras`` in front of its own, so that ``from tensorflow.keras
+    import layers`` finds Keras. With Keras unimportable during the import it put ``None`` there, which broke
+    that import and ``help(tf)``. Found the way TensorFlow finds them: the package's folder, without importing it."""
+    legacy = os.environ.get("TF_USE_LEGACY_KERAS", None) in ("true", "True", "1")
+    wanted = ("tf_keras.api._v2.keras" if legacy else "keras.api._v2.keras", "keras._tf_keras.keras")
+    folders = [_parent_folder(name) for name in wanted]
+    tensorflow.__path__ = [f for f in folders if f] + [p for p in tensorflow.__path__ if p is not None]
+
+
+def _parent_folder(module: str) -> str | None:
+    """The folder ``module``'s parent package would have, from its top package's spec (nothing imported)."""
+    top, *middle, _ = module.split(".")
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    return os.path.join(os.path.dirname(spec.origin), *middle)
 
 
 def onednn_enabled() -> bool:

@@ -28,7 +28,10 @@ def _all_variables(root: object) -> list[tf.Variable]:
 
 def read_hub(handle: str = DEFAULT_HANDLE) -> tuple[Weights, Path]:
     """Weights and the class-map CSV path of the hub model at ``handle``."""
-    import tensorflow_hub as hub
+    from instrument.model.runtime import collector_paused
+
+    with collector_paused():  # its import loads much of TensorFlow's deferred API: no garbage to look for
+        import tensorflow_hub as hub
 
     try:
         model = hub.load(handle)
