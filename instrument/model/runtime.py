@@ -166,23 +166,14 @@ def _restore_keras_folders(tensorflow: ModuleType) -> None:
     TensorFlow's ``__init__`` puts the folders of ``keras.api._v2.keras`` (``tf_keras``'s with
     ``TF_USE_LEGACY_KERAS=1``) and ``keras._tf_keras.keras`` in front of its own, so that ``from tensorflow.keras
     import layers`` finds Keras. With Keras unimportable during the import it put ``None`` there, which broke
-    that import and ``help(tf)``. Found the way TensorFlow finds them: the package's folder, without importing it."""
-    legacy = os.environ.get("TF_USE_LEGACY_KERAS", None) in ("true", "True", "1")
+    that import and ``help(tf)``. Found again with TensorFlow's own helper and choice, now that Keras can be
+    found (the helper reads the package's spec and imports nothing)."""
+    from tensorflow.python.tools import module_util
+
+    legacy = getattr(tensorflow, "_tf_uses_legacy_keras", False)
     wanted = ("tf_keras.api._v2.keras" if legacy else "keras.api._v2.keras", "keras._tf_keras.keras")
-    folders = [_parent_folder(name) for name in wanted]
+    folders = [module_util.get_parent_dir_for_name(name) for name in wanted]
     tensorflow.__path__ = [f for f in folders if f] + [p for p in tensorflow.__path__ if p is not None]
-
-
-def _parent_folder(module: str) -> str | None:
-    """The folder ``module``'s parent package would have, from its top package's spec (nothing imported)."""
-    top, *middle, _ = module.split(".")
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.origin:
-        return None
-    return os.path.join(os.path.dirname(spec.origin), *middle)
 
 
 def onednn_enabled() -> bool:
