@@ -112,6 +112,10 @@ def test_many_oscsend_ports_get_one_status_stream_and_one_confirmation_at_the_fe
     try:
         for _ in range(14):  # fourteen processes, fourteen source ports, one host
             oscsend(port, "/dream/get")
+        # oscsend returns once its packet is sent; the server's thread may still be reading the last one
+        deadline = time.monotonic() + 5.0
+        while len(server.destinations.current()) < 15 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert len(server.destinations.current()) == 15  # 14 source ports + the host's feedback port
         feedback.wait_for("/dream/status/output_class")
         seconds = 2.0
