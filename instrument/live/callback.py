@@ -64,7 +64,8 @@ class AudioCallback:
         self.dream_gate = False
         self._level = 0.0  # 0: standby sound, 1: the performer's mix
         self._level_target = 0.0
-        self._level_per_frame = 1.0 / max(1.0, fade_seconds * samplerate)
+        self.fade_frames = max(1, round(fade_seconds * samplerate))  # the standby sound <-> the dream
+        self._level_per_frame = 1.0 / self.fade_frames
         self._index = np.arange(1, max_block + 1, dtype=np.float32)
         self._ramp = touched_zeros(max_block)
         self.input_file = input_file
@@ -135,6 +136,7 @@ class AudioCallback:
             ) / self.samplerate + self.device_latency
             if metrics.first_dream != metrics.first_dream:  # NaN: first dreamed grain
                 metrics.first_dream = time.monotonic() - self.started + self.device_latency
+                metrics.first_dream_frame = frame
 
     def _mix(self, dry: np.ndarray, wet: np.ndarray, out: np.ndarray, tmp: np.ndarray, mix: float, gain: float) -> None:
         """out = dry and wet at the performer's mix, scaled by the dream level (ramped within the block)."""

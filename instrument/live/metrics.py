@@ -11,6 +11,7 @@ import numpy as np
 
 HISTORY = 1024  # worker cycles and iterations kept for median / p99 / rate
 RATE_WINDOW = 2.0  # seconds over which iterations per second are counted
+XRUNS_KEPT = 512  # xrun blocks whose frame and time are kept (a few seconds' worth at the worst, for the reports)
 
 
 class Metrics:
@@ -27,8 +28,8 @@ class Metrics:
         self.output_overflows = 0
         self.priming = 0
         self.last_xrun_frame = -1  # stream frame of the latest xrun (-1: none)
-        self.xrun_frames = np.full(64, -1, np.int64)  # stream frames of the first 64 xrun blocks
-        self.xrun_times = np.full(64, np.nan)  # time.monotonic() of the same xrun blocks
+        self.xrun_frames = np.full(XRUNS_KEPT, -1, np.int64)  # stream frames of the first xrun blocks
+        self.xrun_times = np.full(XRUNS_KEPT, np.nan)  # time.monotonic() of the same xrun blocks
         self.xrun_blocks = 0
         self.callback_errors = 0
         self.last_callback_error = ""
@@ -42,6 +43,7 @@ class Metrics:
         self.held_frames = np.full(64, -1, np.int64)  # stream frames of the newest 64 held grain starts (a ring)
         self.latency = float("nan")  # seconds, an input sample -> its dream at the output (every sample alike)
         self.first_dream = float("nan")  # seconds from engine start to the first dreamed sound at the output
+        self.first_dream_frame = -1  # the stream frame its grain started at (-1: none yet)
         self.first_sound = float("nan")  # seconds from engine start to the first block at the output
         self.callback_seconds = 0.0  # last callback's duration
         self.callback_seconds_max = 0.0

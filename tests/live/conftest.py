@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from .livehelpers import TFLITE, JackServer, need
+from .livehelpers import TFLITE, JackServer, host_steal, need, stop_host_steal
 
 
 @pytest.fixture(scope="session")
 def jack() -> Iterator[JackServer]:
-    """One JACK dummy server for the session; this process and its children talk to it."""
+    """One JACK dummy server for the session; this process and its children talk to it. The host's CPU
+    steal is recorded beside it, to tell the host's xruns from the engine's (``livehelpers.HostSteal``)."""
+    host_steal()
     server = JackServer(f"dreamsound-test-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     previous = os.environ.get("JACK_DEFAULT_SERVER")
     os.environ["JACK_DEFAULT_SERVER"] = server.name
@@ -29,6 +31,7 @@ def jack() -> Iterator[JackServer]:
     sd._terminate()  # PortAudio asserts if it closes its JACK client after the server is gone
     server.stop()
     sd._initialize()
+    stop_host_steal()
     if previous is None:
         os.environ.pop("JACK_DEFAULT_SERVER", None)
     else:

@@ -26,6 +26,7 @@ from .livehelpers import (
     SPEECH_AND_CAT,
     WINDOW_SCHEDULE,
     fake,
+    host_steal,
     live_config,
     need,
     sine,
@@ -132,9 +133,12 @@ def test_a_killed_dream_process_costs_no_sound_and_is_restarted(jack, tmp_path) 
     # process dreams, beyond what a shared host costs anyway (one in those 0.4 s: a fault here, such as the
     # audio process waiting on the dead pipe, is a run of them or a gap). The new interpreter's start-up
     # beside the audio is the soak's business, as at the start.
-    xrun_frames = engine.metrics.xrun_frames[: min(m["xruns"], 64)]
-    at_kill = (xrun_frames >= frame_at_kill) & (xrun_frames < frame_at_kill + int(0.4 * RATE))
-    after_restart = np.count_nonzero(xrun_frames >= frame_at_restart)
+    # (Xruns that came as the host took a CPU from this guest are the host's: ``HostSteal``.)
+    kept = min(m["xruns"], engine.metrics.xrun_frames.size)
+    xrun_frames = engine.metrics.xrun_frames[:kept]
+    ours = ~host_steal().explained(engine.metrics.xrun_times[:kept])
+    at_kill = (xrun_frames >= frame_at_kill) & (xrun_frames < frame_at_kill + int(0.4 * RATE)) & ours
+    after_restart = np.count_nonzero((xrun_frames >= frame_at_restart) & ours)
     allowed = xrun_allowance((m["frames"] - frame_at_restart) / RATE)
     assert np.count_nonzero(at_kill) <= 1 and after_restart <= allowed, (xrun_frames, frame_at_kill, m)
     assert m["callback_errors"] == 0, m
