@@ -22,7 +22,7 @@ import soundfile as sf
 
 from instrument.replay.take import read_take
 
-from .livehelpers import REPO, live_config, xrun_allowance
+from .livehelpers import REPO, host_steal, live_config, stolen_xruns, xrun_allowance
 from .test_osc_live import engine_with_osc
 
 RATE = 48000
@@ -45,6 +45,7 @@ def test_the_software_clock_plays_records_and_takes_osc_in_real_time(tmp_path):
                                                                         enabled=True))
     messages: list[str] = []
     reports: list[dict] = []
+    host_steal()  # the host's thefts of a CPU, from now (its xruns are not the engine's)
     with engine_with_osc(settings, tmp_path, messages) as (engine, client):
         began, frames0 = time.monotonic(), engine.metrics.frames
         assert engine.wait(0.6) == 0
@@ -58,7 +59,7 @@ def test_the_software_clock_plays_records_and_takes_osc_in_real_time(tmp_path):
     assert frames <= elapsed * RATE + 2 * block  # real time: never ahead of the wall clock
     assert frames >= 0.5 * elapsed * RATE, (frames, elapsed)
     m = engine.controls.metrics(reset_peaks=False)
-    assert m["xruns"] <= xrun_allowance(elapsed) and m["callback_errors"] == 0, m
+    assert m["xruns"] - stolen_xruns(engine.metrics) <= xrun_allowance(elapsed) and m["callback_errors"] == 0, m
     assert reports and reports[-1]["frames"] > 0
     (take,) = engine.takes
     recorded = read_take(take.paths[0])
