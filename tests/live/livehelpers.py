@@ -176,6 +176,19 @@ def read_log(path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines()] if Path(path).exists() else []
 
 
+def start_helper(what: str, module: str, *args: str) -> subprocess.Popen:
+    """``python -m module args`` from the checkout, once it has printed ``ready``; it runs until its standard
+    input closes."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, *args], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":  # blocks until it is ready (or failed)
+        proc.kill()
+        pytest.fail(f"{what} did not start (exit {proc.wait()})", pytrace=False)
+    return proc
+
+
 class JackCapture:
     """What the engine sends to the server (its ``PortAudio:out_0`` port), recorded by a JACK client in
     its own process (``tests/live/jack_capture.py``): in this process its callback would wait for the
@@ -186,18 +199,8 @@ class JackCapture:
 
         self._dir = tempfile.TemporaryDirectory()
         self._path = Path(self._dir.name) / "capture.npy"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.live.jack_capture", source, str(seconds), str(self._path)],
-            cwd=REPO,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()  # blocks until connected (or the child failed)
-        if line.strip() != "ready":
-            self.proc.kill()
-            pytest.fail(f"the JACK capture client did not start (exit {self.proc.wait()})", pytrace=False)
+        args = (source, str(seconds), str(self._path))
+        self.proc = start_helper("the JACK capture client", "tests.live.jack_capture", *args)
 
     def close(self) -> np.ndarray:
         assert self.proc.stdin is not None
@@ -229,17 +232,7 @@ class HostSteal:
 
         self._dir = tempfile.TemporaryDirectory()
         self.path = Path(self._dir.name) / "steal.txt"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.live.steal_monitor", str(self.path)],
-            cwd=REPO,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        if self.proc.stdout.readline().strip() != "ready":
-            self.proc.kill()
-            pytest.fail(f"the steal monitor did not start (exit {self.proc.wait()})", pytrace=False)
+        self.proc = start_helper("the steal monitor", "tests.live.steal_monitor", str(self.path))
 
     def rises(self) -> np.ndarray:
         """``time.monotonic()`` of each rise of the steal counter so far, and by how many 10 ms units:
